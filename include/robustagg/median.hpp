@@ -1,0 +1,30 @@
+// robustagg: the coordinate-wise median.
+#pragma once
+
+#include <string>
+
+#include "detail/checks.hpp"
+#include "detail/coordinate.hpp"
+#include "gradients.hpp"
+#include "workspace.hpp"
+
+namespace robustagg {
+
+/// median: out[j] = median_i g[i][j]; for even n the mean of the two middle
+/// values. Values are ordered by IEEE totalOrder, so NaN is an extreme value.
+/// Requires n >= 1.
+struct Median {
+  std::string spec() const { return "median"; }
+  Index min_rows() const { return 1; }
+  void validate(Index n, Index d) const { detail::check_shape(spec(), n, d, min_rows(), ""); }
+
+  template <class T>
+  void run(const RowsView<T>& g, T* out, Workspace& ws) const {
+    detail::sorted_coordinates(g, out, ws, detail::AsSent{},
+                               [](const detail::key_t<T>* k, Index n) {
+                                 return detail::median_of_sorted<T>(k, n);
+                               });
+  }
+};
+
+}  // namespace robustagg

@@ -1,0 +1,18 @@
+// robustagg: Byzantine-robust gradient aggregation. The umbrella header: it
+// only includes.
+#pragma once
+
+#include "aggregate.hpp"
+#include "bulyan.hpp"
+#include "errors.hpp"
+#include "gradients.hpp"
+#include "krum.hpp"
+#include "mean.hpp"
+#include "median.hpp"
+#include "noisy.hpp"
+#include "rule.hpp"
+#include "sign_vote.hpp"
+#include "spec.hpp"
+#include "trimmed_mean.hpp"
+#include "version.hpp"
+#include "workspace.hpp"

@@ -1,0 +1,36 @@
+// robustagg: the coordinate-wise trimmed mean.
+#pragma once
+
+#include <string>
+
+#include "detail/checks.hpp"
+#include "detail/coordinate.hpp"
+#include "gradients.hpp"
+#include "workspace.hpp"
+
+namespace robustagg {
+
+/// trimmed-mean(f): per coordinate, drop the f largest and the f smallest
+/// values (IEEE totalOrder, so NaN is dropped as an extreme) and average the
+/// n - 2f that remain. Requires n > 2f, i.e. n >= 2f+1.
+struct TrimmedMean {
+  int f = 0;
+
+  std::string spec() const { return "trimmed-mean(f=" + std::to_string(f) + ")"; }
+  Index min_rows() const { return 2 * Index(f) + 1; }
+  void validate(Index n, Index d) const {
+    detail::check_f(spec(), f);
+    detail::check_shape(spec(), n, d, min_rows(), "2f+1");
+  }
+
+  template <class T>
+  void run(const RowsView<T>& g, T* out, Workspace& ws) const {
+    const Index trim = f;
+    detail::sorted_coordinates(g, out, ws, detail::AsSent{},
+                               [trim](const detail::key_t<T>* k, Index n) {
+                                 return detail::mean_of_sorted<T>(k, trim, n - trim);
+                               });
+  }
+};
+
+}  // namespace robustagg

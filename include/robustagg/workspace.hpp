@@ -1,0 +1,67 @@
+// robustagg: reusable scratch memory, so a training loop allocates nothing
+// after its first aggregation.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <vector>
+
+namespace robustagg {
+
+/// Scratch buffers for aggregation, grown on demand and kept between calls.
+/// One Workspace per thread of use: it is not synchronised. Rules that run
+/// other rules (DETOX stages) use child workspaces.
+class Workspace {
+ public:
+  Workspace() = default;
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  Workspace(Workspace&&) noexcept = default;
+  Workspace& operator=(Workspace&&) noexcept = default;
+
+  /// A buffer of at least `count` objects of trivial type U in slot `slot`,
+  /// 64-byte aligned. Its contents are unspecified. A later call with the same
+  /// slot may invalidate earlier pointers from that slot only.
+  template <class U>
+  U* get(std::size_t slot, std::size_t count) {
+    static_assert(std::is_trivially_copyable_v<U>, "workspace buffers hold trivial types");
+    if (slot >= buffers_.size()) buffers_.resize(slot + 1);
+    Buffer& b = buffers_[slot];
+    const std::size_t bytes = count * sizeof(U);
+    if (bytes > b.bytes) {
+      b.data.reset(static_cast<unsigned char*>(::operator new(bytes, std::align_val_t(64))));
+      b.bytes = bytes;
+    }
+    return reinterpret_cast<U*>(b.data.get());
+  }
+
+  /// A nested workspace, for rules run inside another rule.
+  Workspace& child(std::size_t i) {
+    if (i >= children_.size()) children_.resize(i + 1);
+    if (!children_[i]) children_[i] = std::make_unique<Workspace>();
+    return *children_[i];
+  }
+
+  /// Bytes currently held by this workspace and its children.
+  std::size_t capacity_bytes() const {
+    std::size_t total = 0;
+    for (const Buffer& b : buffers_) total += b.bytes;
+    for (const auto& c : children_)
+      if (c) total += c->capacity_bytes();
+    return total;
+  }
+
+ private:
+  struct AlignedDelete {
+    void operator()(unsigned char* p) const { ::operator delete(p, std::align_val_t(64)); }
+  };
+  struct Buffer {
+    std::unique_ptr<unsigned char[], AlignedDelete> data;
+    std::size_t bytes = 0;
+  };
+  std::vector<Buffer> buffers_;
+  std::vector<std::unique_ptr<Workspace>> children_;
+};
+
+}  // namespace robustagg

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds robustagg and runs its whole test suite (ctest), then builds the two
+# consumer projects (find_package and add_subdirectory). Installs the Debian
+# packages it needs first. Usage: bash scripts/test.sh [build-dir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+build=${1:-build/test}
+jobs=$(nproc)
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j "$jobs"
+ctest --test-dir "$build" --output-on-failure -j "$jobs"

@@ -16,6 +16,7 @@ template <class Rule, class T>
 void aggregate(const RowsView<T>& gradients, const Rule& rule, T* out, Workspace& workspace) {
   static_assert(is_rule_v<Rule>, "robustagg::aggregate: not a rule type");
   rule.validate(gradients.rows(), gradients.cols());
+  workspace.report().clear();
   rule.template run<T>(gradients, out, workspace);
 }
 
@@ -38,6 +39,7 @@ void aggregate(const Eigen::MatrixBase<Derived>& gradients, const Rule& rule,
   detail::with_rows_view(gradients, [&](const RowsView<T>& view) {
     rule.validate(view.rows(), view.cols());
     if (out.size() != view.cols()) out.resize(view.cols());
+    workspace.report().clear();
     rule.template run<T>(view, out.data(), workspace);
   });
 }

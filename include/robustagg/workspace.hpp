@@ -5,9 +5,22 @@
 #include <cstddef>
 #include <memory>
 #include <new>
+#include <string>
 #include <vector>
 
+#include "gradients.hpp"
+
 namespace robustagg {
+
+/// What one stage of an aggregation did (DETOX's vote and buckets report
+/// here): rows in and out, and the indices of dropped groups or rows.
+struct StageReport {
+  std::string stage;           // "majority-vote(r=3)", "buckets(k=5)", ...
+  Index rows_in = 0;
+  Index rows_out = 0;
+  std::vector<Index> dropped;  // e.g. the groups without a majority
+  std::string detail;          // free text for humans
+};
 
 /// Scratch buffers for aggregation, grown on demand and kept between calls.
 /// One Workspace per thread of use: it is not synchronised. Rules that run
@@ -43,6 +56,11 @@ class Workspace {
     return *children_[i];
   }
 
+  /// The stages of the last aggregation run with this workspace, in order
+  /// (empty for single-step rules). aggregate() clears it before each run.
+  std::vector<StageReport>& report() { return report_; }
+  const std::vector<StageReport>& report() const { return report_; }
+
   /// Bytes currently held by this workspace and its children.
   std::size_t capacity_bytes() const {
     std::size_t total = 0;
@@ -62,6 +80,7 @@ class Workspace {
   };
   std::vector<Buffer> buffers_;
   std::vector<std::unique_ptr<Workspace>> children_;
+  std::vector<StageReport> report_;
 };
 
 }  // namespace robustagg

@@ -3,7 +3,9 @@
 #pragma once
 
 #include "aggregate.hpp"
+#include "attacks.hpp"
 #include "bulyan.hpp"
+#include "detox.hpp"
 #include "errors.hpp"
 #include "gradients.hpp"
 #include "krum.hpp"

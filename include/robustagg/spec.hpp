@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bulyan.hpp"
+#include "detox.hpp"
 #include "errors.hpp"
 #include "krum.hpp"
 #include "mean.hpp"
@@ -302,6 +303,21 @@ inline const std::vector<RuleInfo>& rule_catalog() {
        [](SpecArgs& a, const Nested&) {
          NoisySignVote r{a.get_double("b"), a.get_u64("seed", 0)};
          a.finish("b, seed");
+         return AnyRule(r);
+       }},
+      {"detox", "r, buckets=0, inner=mean, outer=median, tolerance=0, seed",
+       "n a multiple of r (odd); buckets <= n/r; enough groups after the vote for outer",
+       "DETOX: majority vote in groups of r rows, inner rule per bucket, outer rule across "
+       "buckets (buckets=0: outer on the winners)",
+       [](SpecArgs& a, const Nested& nested) {
+         Detox r;
+         r.r = a.get_int("r");
+         r.buckets = a.get_int("buckets", 0);
+         if (a.has("inner")) r.inner = a.get_rule("inner", nested);
+         if (a.has("outer")) r.outer = a.get_rule("outer", nested);
+         if (a.has("tolerance")) r.tolerance = a.get_double("tolerance");
+         if (a.has("seed")) r.seed = a.get_u64("seed", 0);
+         a.finish("r, buckets, inner, outer, tolerance, seed");
          return AnyRule(r);
        }},
   };

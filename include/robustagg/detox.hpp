@@ -1,0 +1,410 @@
+// robustagg: DETOX (Rajput, Wang, Charles, Papailiopoulos, NeurIPS 2019).
+//
+// Stages map a gradient matrix to a smaller one; a rule maps a matrix to a
+// vector. DETOX is two stages composed with a rule:
+//   MajorityVote{r, tolerance}  groups of r consecutive rows -> one winner each
+//   Buckets{k, inner, seed}     the winners in k buckets -> inner rule per bucket
+//   outer rule                  across the k bucket vectors
+// A stage models
+//   std::string spec() const;
+//   void validate(Index n, Index d) const;      // static checks, throws Error
+//   Index rows_out(Index n) const;              // most rows it can output
+//   Index min_rows_for(Index next) const;       // fewest rows in so that the
+//                                               // output can have `next` rows
+//   template <class T>
+//   RowsView<T> apply(const RowsView<T>& g, Workspace& ws,
+//                     std::vector<StageReport>& report) const;
+// and Composed<Stage, Rule> (compose(stage, rule)) is a rule.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "detail/format.hpp"
+#include "detail/rng.hpp"
+#include "errors.hpp"
+#include "gradients.hpp"
+#include "mean.hpp"
+#include "median.hpp"
+#include "rule.hpp"
+#include "workspace.hpp"
+
+namespace robustagg {
+
+namespace detox {
+
+/// The most votes q Byzantine nodes can capture with groups of r:
+/// floor(q / ceil(r/2)) (each captured group needs a majority of its r).
+inline Index effective_f(Index q, Index r) {
+  if (q < 0 || r < 1) detail::fail("detox::effective_f(q=", q, ", r=", r, ") needs q >= 0, r >= 1");
+  return q / ((r + 1) / 2);
+}
+
+}  // namespace detox
+
+namespace detail {
+
+// Workspace slots of the DETOX stages (both may share one workspace).
+inline constexpr std::size_t kSlotVoteRows = 0;
+inline constexpr std::size_t kSlotBucketRows = 1;
+inline constexpr std::size_t kSlotBucketOut = 2;
+inline constexpr std::size_t kChildInner = 0;
+inline constexpr std::size_t kChildOuter = 1;
+
+template <class T>
+inline bool row_has_nan(const T* x, Index d) {
+  for (Index j = 0; j < d; ++j)
+    if (std::isnan(x[j])) return true;
+  return false;
+}
+
+template <class T>
+inline bool row_is_finite(const T* x, Index d) {
+  for (Index j = 0; j < d; ++j)
+    if (!std::isfinite(x[j])) return false;
+  return true;
+}
+
+/// The vote's notion of "the same value": bitwise equality of the whole row
+/// (a row with a NaN equals nothing), or with tolerance > 0 additionally two
+/// finite rows with max_j |x_j - y_j| <= tolerance * max(1, max_j |x_j|, max_j |y_j|).
+template <class T>
+inline bool replicas_agree(const T* x, const T* y, Index d, double tolerance) {
+  if (std::memcmp(x, y, std::size_t(d) * sizeof(T)) == 0) return !row_has_nan(x, d);
+  if (tolerance <= 0.0) return false;
+  if (!row_is_finite(x, d) || !row_is_finite(y, d)) return false;
+  double diff = 0.0, scale = 1.0;
+  for (Index j = 0; j < d; ++j) {
+    diff = std::max(diff, std::fabs(double(x[j]) - double(y[j])));
+    scale = std::max(scale, std::max(std::fabs(double(x[j])), std::fabs(double(y[j]))));
+  }
+  return diff <= tolerance * scale;
+}
+
+/// Moves the report entries of a nested workspace to the parent's report
+/// (no allocation once the parent's vector has capacity).
+inline void lift_report(Workspace& child, std::vector<StageReport>& report) {
+  for (StageReport& s : child.report()) report.push_back(std::move(s));
+  child.report().clear();
+}
+
+/// Runs `rule` in workspace `child`, its stage reports going to `report`.
+template <class Rule, class T>
+inline void run_nested(const Rule& rule, const RowsView<T>& g, T* out, Workspace& child,
+                       std::vector<StageReport>& report) {
+  child.report().clear();
+  rule.template run<T>(g, out, child);
+  lift_report(child, report);
+}
+
+/// "group 2" / "groups 0, 3" for messages.
+inline std::string group_list(const std::vector<Index>& groups) {
+  std::string s = groups.size() == 1 ? "group " : "groups ";
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(groups[i]);
+  return s;
+}
+
+}  // namespace detail
+
+/// Stage 1 of DETOX: rows [k*r, (k+1)*r) form group k. In each group the
+/// first member (in row order) that agrees with at least floor(r/2)+1 members
+/// of its group (itself included) wins and is output as is (a pointer to the
+/// input row, no copy); "agrees" is detail::replicas_agree (bitwise equality,
+/// or the relative L-infinity tolerance). A group without such a member is
+/// dropped and reported. A row with a NaN agrees with nothing, so NaN replicas
+/// never win. Winners keep group order.
+struct MajorityVote {
+  int r = 3;
+  double tolerance = 0.0;
+
+  std::string spec() const {
+    std::string s = "majority-vote(r=" + std::to_string(r);
+    if (tolerance != 0.0) s += ", tolerance=" + detail::format_number(tolerance);
+    return s + ")";
+  }
+  Index rows_out(Index n) const { return r >= 1 ? n / r : 0; }
+  Index min_rows_for(Index next) const { return Index(r) * std::max<Index>(next, 1); }
+
+  void validate(Index n, Index d) const { validate_as(spec(), n, d); }
+
+  /// The checks, with `who` naming the rule in messages (DETOX reuses them).
+  void validate_as(const std::string& who, Index n, Index d) const {
+    if (r < 1 || r % 2 == 0) detail::fail(who, ": r must be odd and >= 1, got r = ", r);
+    if (!(tolerance >= 0.0) || !std::isfinite(tolerance))
+      detail::fail(who, ": tolerance must be finite and >= 0, got tolerance = ", tolerance);
+    if (n < 1) detail::fail(who, " needs at least one group of r = ", r, " gradients, got ", n);
+    if (n % r != 0)
+      detail::fail(who, " needs the number of gradients to be a multiple of r = ", r, ", got ", n);
+    if (d < 1) detail::fail(who, " needs gradients with d >= 1 coordinates, got d = ", d);
+  }
+
+  /// The winners, as a row-pointer view into `g` (pointer array in `ws`).
+  template <class T>
+  RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
+    const Index p = g.rows();
+    const Index d = g.cols();
+    const Index groups = p / r;
+    const Index majority = Index(r) / 2 + 1;
+    const T** winners = ws.get<const T*>(detail::kSlotVoteRows, std::size_t(groups));
+    report.emplace_back();
+    StageReport& rep = report.back();
+    rep.stage = "vote(r=" + std::to_string(r) + ")";  // short: no heap allocation
+    rep.rows_in = p;
+    Index won = 0;
+    for (Index k = 0; k < groups; ++k) {
+      const Index base = k * r;
+      const T* winner = nullptr;
+      for (Index a = 0; a < r && !winner; ++a) {
+        const T* x = g.row(base + a);
+        Index votes = 0;
+        for (Index b = 0; b < r && votes < majority; ++b)
+          if (b == a ? !detail::row_has_nan(x, d)
+                     : detail::replicas_agree(x, g.row(base + b), d, tolerance))
+            ++votes;
+        if (votes >= majority) winner = x;
+      }
+      if (winner)
+        winners[won++] = winner;
+      else
+        rep.dropped.push_back(k);
+    }
+    rep.rows_out = won;
+    if (!rep.dropped.empty())
+      rep.detail = std::to_string(rep.dropped.size()) + " of " + std::to_string(groups) +
+                   " groups without a majority dropped (" + detail::group_list(rep.dropped) + ")";
+    return RowsView<T>::from_rows(winners, won, d);
+  }
+};
+
+/// Stage 2 of DETOX: the n input rows (in order, or permuted by a seeded
+/// shuffle when `seed` is set) are cut into k contiguous buckets whose sizes
+/// differ by at most one, the first n mod k buckets one larger; the inner rule
+/// is applied to each bucket, giving k vectors (written into the workspace).
+/// The shuffle is a Fisher-Yates permutation drawn from the counter-based
+/// generator keyed by (seed, n): the same permutation at every call.
+struct Buckets {
+  int k = 1;
+  AnyRule inner = Mean{};
+  std::optional<std::uint64_t> seed;
+
+  std::string spec() const {
+    std::string s = "buckets(k=" + std::to_string(k) + ", inner=" +
+                    (inner.empty() ? std::string("?") : inner.spec());
+    if (seed) s += ", seed=" + std::to_string(*seed);
+    return s + ")";
+  }
+  Index rows_out(Index n) const { return std::min<Index>(k, n); }
+  /// Every bucket must satisfy the inner rule (the outer rule's need, at most
+  /// k rows, is checked by validate).
+  Index min_rows_for(Index /*next*/) const {
+    return Index(k) * std::max<Index>(inner.empty() ? 1 : inner.min_rows(), 1);
+  }
+
+  /// Size of bucket b of k over n rows, and its first row.
+  static Index bucket_size(Index n, Index k, Index b) { return n / k + (b < n % k ? 1 : 0); }
+  static Index bucket_begin(Index n, Index k, Index b) { return b * (n / k) + std::min(b, n % k); }
+
+  void validate(Index n, Index d) const {
+    if (k < 1) detail::fail(spec(), ": k must be >= 1, got k = ", k);
+    if (inner.empty()) detail::fail(spec(), ": the inner rule is empty");
+    if (n < k) detail::fail(spec(), " needs at least k = ", k, " gradients, got ", n);
+    try {
+      inner.validate(n / k, d);
+    } catch (const Error& e) {
+      detail::fail(spec(), ": the smallest of ", k, " buckets of ", n, " gradients holds ", n / k,
+                   ", but ", e.what());
+    }
+  }
+
+  template <class T>
+  RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
+    const Index n = g.rows();
+    const Index d = g.cols();
+    const T** rows = ws.get<const T*>(detail::kSlotBucketRows, std::size_t(n));
+    T* out = ws.get<T>(detail::kSlotBucketOut, std::size_t(k * d));
+    for (Index i = 0; i < n; ++i) rows[i] = g.row(i);
+    if (seed) {
+      const std::uint64_t key = detail::mix64(detail::mix64(*seed) ^ std::uint64_t(n));
+      for (Index i = n - 1; i > 0; --i) {
+        const Index j = Index(detail::mix64(key ^ std::uint64_t(i)) % std::uint64_t(i + 1));
+        std::swap(rows[i], rows[j]);
+      }
+    }
+    report.emplace_back();
+    report.back().stage = "buckets(k=" + std::to_string(k) + ")";
+    report.back().rows_in = n;
+    report.back().rows_out = k;
+    Workspace& child = ws.child(detail::kChildInner);
+    for (Index b = 0; b < k; ++b) {
+      const RowsView<T> bucket =
+          RowsView<T>::from_rows(rows + bucket_begin(n, k, b), bucket_size(n, k, b), d);
+      detail::run_nested(inner, bucket, out + b * d, child, report);
+    }
+    return RowsView<T>::strided(out, k, d, d);
+  }
+};
+
+/// A stage followed by a rule: a rule. Its stage writes into `ws`, the rule
+/// runs in ws.child(1), and the stage's report and the rule's (if any) go to
+/// ws.report(). spec() is for humans ("majority-vote(r=3) | median"); it is
+/// not a parse_rule spec.
+template <class Stage, class Rule>
+struct Composed {
+  Stage stage;
+  Rule rule;
+
+  std::string spec() const { return stage.spec() + " | " + rule.spec(); }
+  Index min_rows() const { return stage.min_rows_for(rule.min_rows()); }
+  void validate(Index n, Index d) const {
+    stage.validate(n, d);
+    const Index m = stage.rows_out(n);
+    try {
+      rule.validate(m, d);
+    } catch (const Error& e) {
+      detail::fail(spec(), ": ", stage.spec(), " outputs at most ", m, " of the ", n,
+                   " gradients, and ", e.what());
+    }
+  }
+
+  template <class T>
+  void run(const RowsView<T>& g, T* out, Workspace& ws) const {
+    const RowsView<T> v = stage.template apply<T>(g, ws, ws.report());
+    if (v.rows() < rule.min_rows()) {
+      std::string why;
+      try {
+        rule.validate(v.rows(), v.cols());
+      } catch (const Error& e) {
+        why = e.what();
+      }
+      detail::fail(spec(), ": after ", stage.spec(), " ", v.rows(), " of ", stage.rows_out(g.rows()),
+                   " rows remain; ", why.empty() ? rule.spec() + " needs more" : why);
+    }
+    detail::run_nested(rule, v, out, ws.child(detail::kChildOuter), ws.report());
+  }
+};
+
+/// compose(MajorityVote{3}, Median{}) is a rule.
+template <class Stage, class Rule>
+Composed<Stage, Rule> compose(Stage stage, Rule rule) {
+  return Composed<Stage, Rule>{std::move(stage), std::move(rule)};
+}
+
+/// detox(r, buckets, inner, outer, tolerance, seed): the majority vote in
+/// groups of r rows (MajorityVote), then, when buckets = k > 0, the g winners
+/// in k buckets with `inner` applied to each (Buckets), then `outer` across
+/// the k bucket vectors; buckets = 0 means no bucketing (outer runs on the
+/// winners directly and `inner` is unused). Median-of-means is
+/// detox(r, buckets=k, inner=mean, outer=median).
+///
+/// validate(n, d) checks what it can before the vote: r odd and >= 1, n a
+/// multiple of r, buckets <= n / r, and the inner and outer rules' needs if
+/// no group is dropped. run() throws robustagg::Error when the groups that
+/// survive the vote are too few for the buckets or the outer rule.
+struct Detox {
+  int r = 3;
+  int buckets = 0;
+  AnyRule inner = Mean{};
+  AnyRule outer = Median{};
+  double tolerance = 0.0;
+  std::optional<std::uint64_t> seed;
+
+  std::string spec() const {
+    std::string s = "detox(r=" + std::to_string(r) + ", buckets=" + std::to_string(buckets) +
+                    ", inner=" + (inner.empty() ? std::string("?") : inner.spec()) +
+                    ", outer=" + (outer.empty() ? std::string("?") : outer.spec());
+    if (tolerance != 0.0) s += ", tolerance=" + detail::format_number(tolerance);
+    if (seed) s += ", seed=" + std::to_string(*seed);
+    return s + ")";
+  }
+
+  MajorityVote vote() const { return MajorityVote{r, tolerance}; }
+  Buckets bucketing() const { return Buckets{buckets, inner, seed}; }
+
+  Index min_rows() const {
+    const Index rr = std::max(r, 1);
+    const Index outer_min = outer.empty() ? 1 : outer.min_rows();
+    if (buckets <= 0) return rr * outer_min;
+    const Index inner_min = inner.empty() ? 1 : inner.min_rows();
+    return rr * Index(buckets) * inner_min;
+  }
+
+  void validate(Index n, Index d) const {
+    if (outer.empty()) detail::fail("detox: the outer rule is empty");
+    if (inner.empty()) detail::fail("detox: the inner rule is empty");
+    const std::string who = spec();
+    vote().validate_as(who, n, d);
+    if (buckets < 0) detail::fail(who, ": buckets must be >= 0 (0: no bucketing), got ", buckets);
+    const Index g = n / r;
+    if (buckets > g)
+      detail::fail(who, ": buckets = ", buckets, " is more than the ", g, " groups (", n,
+                   " gradients / r = ", r, ")");
+    if (buckets > 0) {
+      try {
+        inner.validate(g / buckets, d);
+      } catch (const Error& e) {
+        detail::fail(who, ": with all ", g, " groups winning, the smallest of ", buckets,
+                     " buckets holds ", g / buckets, " vectors, and ", e.what());
+      }
+    }
+    const Index k = buckets > 0 ? Index(buckets) : g;
+    try {
+      outer.validate(k, d);
+    } catch (const Error& e) {
+      detail::fail(who, ": with all ", g, " groups winning, the outer rule gets ", k,
+                   " vectors, and ", e.what());
+    }
+  }
+
+  template <class T>
+  void run(const RowsView<T>& g, T* out, Workspace& ws) const {
+    const Index groups = g.rows() / r;
+    const RowsView<T> winners = vote().template apply<T>(g, ws, ws.report());
+    const Index w = winners.rows();
+    if (buckets > 0) {
+      const Index inner_min = inner.min_rows();
+      if (w < buckets || w / buckets < inner_min) {
+        std::string why;
+        if (w < buckets)
+          why = std::to_string(buckets) + " buckets need at least " + std::to_string(buckets) +
+                " vectors";
+        else
+          why = message_of(inner, w / buckets, g.cols(),
+                           "the smallest bucket holds " + std::to_string(w / buckets) + " and ");
+        post_vote_fail(ws, groups, w, why);
+      }
+      const RowsView<T> means = Buckets{buckets, inner, seed}.template apply<T>(winners, ws, ws.report());
+      detail::run_nested(outer, means, out, ws.child(detail::kChildOuter), ws.report());
+    } else {
+      if (w < outer.min_rows()) post_vote_fail(ws, groups, w, message_of(outer, w, g.cols(), ""));
+      detail::run_nested(outer, winners, out, ws.child(detail::kChildOuter), ws.report());
+    }
+  }
+
+ private:
+  static std::string message_of(const AnyRule& rule, Index n, Index d, const std::string& prefix) {
+    try {
+      rule.validate(n, d);
+    } catch (const Error& e) {
+      return prefix + e.what();
+    }
+    return prefix + rule.spec() + " needs at least " + std::to_string(rule.min_rows()) +
+           " vectors, got " + std::to_string(n);
+  }
+
+  [[noreturn]] void post_vote_fail(const Workspace& ws, Index groups, Index won,
+                                   const std::string& why) const {
+    const std::vector<Index>& dropped = ws.report().back().dropped;
+    std::string which = dropped.empty() ? std::string() : ": " + detail::group_list(dropped);
+    detail::fail(spec(), ": after the vote ", won, " of ", groups, " groups remain (",
+                 groups - won, " dropped", which, "); ", why);
+  }
+};
+
+}  // namespace robustagg

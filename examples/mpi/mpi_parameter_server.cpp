@@ -1,0 +1,447 @@
+// robustagg-mpi-ps: a parameter server over MPI that trains with robustagg.
+//
+// Rank 0 is the parameter server; ranks 1..p are workers. Every step each
+// worker computes the gradient of the demo's MLP (64-32-10) on a mini-batch of
+// the digits data; the server gathers the p gradients straight into one p x d
+// row-major buffer (MPI_Gatherv, the server contributes nothing), aggregates
+// them with the chosen rule through an Eigen::Map over that buffer (no copy),
+// takes an SGD step and broadcasts the new parameters (MPI_Bcast).
+//
+// Workers of one DETOX group (r consecutive workers) compute on the same batch:
+// the batch is drawn from a seed derived from (seed, group, step). Byzantine
+// workers (q of them, chosen from the seed) send an attack from
+// robustagg/attacks.hpp instead of their gradient; see docs/distributed.md for
+// the threat model.
+//
+// Every rank parses the same arguments and validates them identically before
+// any collective call, so a bad configuration fails on every rank with one
+// message (printed by rank 0) and a non-zero exit, never a hang.
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <robustagg/robustagg.hpp>
+
+#include "mpi_model.hpp"
+
+#ifndef ROBUSTAGG_DIGITS_CSV
+#define ROBUSTAGG_DIGITS_CSV "examples/data/digits.csv.gz"
+#endif
+
+namespace {
+
+using robustagg::Index;
+using Matrix = robustagg::GradientMatrix<float>;
+
+constexpr const char* kUsage =
+    "usage: mpirun -np P+1 robustagg-mpi-ps [options]\n"
+    "Trains a 64-32-10 MLP on the digits data: rank 0 is the parameter server, ranks 1..P\n"
+    "are workers; the server aggregates the P gradients with a robustagg rule.\n"
+    "\n"
+    "options:\n"
+    "  --rule SPEC        aggregation rule spec (default: mean), e.g. median,\n"
+    "                     'multi-krum(f=3)', 'detox(r=3, outer=median)'\n"
+    "  --byzantine Q      number of Byzantine workers (default 0), 0 <= Q <= P\n"
+    "  --attack NAME      what Byzantine workers send (default: none = honest)\n"
+    "  --placement KIND   which workers are Byzantine: random (default; drawn from the\n"
+    "                     seed), first (workers 1..Q), or packed (fills DETOX groups\n"
+    "                     with majorities first: the worst case for DETOX)\n"
+    "  --omniscient       apply the attack on the server from all honest gradients (a\n"
+    "                     simulation of an all-knowing adversary); by default the\n"
+    "                     Byzantine workers collude and use their own honest gradients\n"
+    "  --steps N          training steps (default 300)\n"
+    "  --batch B          mini-batch size per worker (default 32)\n"
+    "  --lr LR            learning rate (default 0.1)\n"
+    "  --seed S           seed for initialisation, batches and attacks (default 1)\n"
+    "  --data FILE        digits CSV (.csv or .csv.gz; default: the source tree's\n"
+    "                     examples/data/digits.csv.gz)\n"
+    "  --log-every K      progress line on stderr every K steps (default 50; 0: none)\n"
+    "  --help             this text\n"
+    "\n"
+    "Progress and a timing summary go to stderr; the last line of stdout is\n"
+    "'final test accuracy: X'.\n";
+
+struct Options {
+  std::string rule = "mean";
+  int byzantine = 0;
+  std::string attack = "none";
+  std::string placement = "random";
+  bool omniscient = false;
+  int steps = 300;
+  int batch = 32;
+  double lr = 0.1;
+  std::uint64_t seed = 1;
+  std::string data = ROBUSTAGG_DIGITS_CSV;
+  int log_every = 50;
+  bool help = false;
+};
+
+[[noreturn]] void bad(const std::string& what) { throw robustagg::Error(what); }
+
+long long parse_integer(const std::string& flag, const std::string& text, long long lo,
+                        long long hi) {
+  char* end = nullptr;
+  errno = 0;
+  const long long x = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || x < lo || x > hi)
+    bad(flag + " needs an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+        "], got '" + text + "'");
+  return x;
+}
+
+double parse_real(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const double x = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x) || x <= 0)
+    bad(flag + " needs a positive number, got '" + text + "'");
+  return x;
+}
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) bad(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+    } else if (a == "--rule") {
+      o.rule = value();
+    } else if (a == "--byzantine") {
+      o.byzantine = int(parse_integer(a, value(), 0, 1 << 20));
+    } else if (a == "--attack") {
+      o.attack = value();
+    } else if (a == "--placement") {
+      o.placement = value();
+      if (o.placement != "random" && o.placement != "first" && o.placement != "packed")
+        bad("--placement must be random, first or packed, got '" + o.placement + "'");
+    } else if (a == "--omniscient") {
+      o.omniscient = true;
+    } else if (a == "--steps") {
+      o.steps = int(parse_integer(a, value(), 1, 10000000));
+    } else if (a == "--batch") {
+      o.batch = int(parse_integer(a, value(), 1, 1 << 20));
+    } else if (a == "--lr") {
+      o.lr = parse_real(a, value());
+    } else if (a == "--seed") {
+      o.seed = std::uint64_t(parse_integer(a, value(), 0, (1LL << 62)));
+    } else if (a == "--data") {
+      o.data = value();
+    } else if (a == "--log-every") {
+      o.log_every = int(parse_integer(a, value(), 0, 1 << 30));
+    } else {
+      bad("unknown argument '" + a + "' (see --help)");
+    }
+  }
+  return o;
+}
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  return robustagg::detail::mix64(robustagg::detail::mix64(a) ^ b);
+}
+
+/// The Byzantine workers (0-based worker indices), the same on every rank.
+std::vector<char> choose_byzantine(const Options& o, int p, int r) {
+  std::vector<char> byz(p, 0);
+  const int q = o.byzantine;
+  if (o.placement == "first") {
+    for (int i = 0; i < q; ++i) byz[i] = 1;
+  } else if (o.placement == "packed") {
+    // ceil(r/2) attackers per group, group after group, then the rest.
+    const int majority = r / 2 + 1;
+    int left = q;
+    for (int g = 0; g * r < p && left > 0; ++g)
+      for (int k = 0; k < majority && left > 0; ++k, --left) byz[g * r + k] = 1;
+    for (int i = 0; i < p && left > 0; ++i)
+      if (!byz[i]) byz[i] = 1, --left;
+  } else {
+    std::vector<int> order(p);
+    std::iota(order.begin(), order.end(), 0);
+    std::uint64_t s = mix(o.seed, 0xb42a);
+    for (int i = p - 1; i > 0; --i) {  // Fisher-Yates with a portable draw
+      s = robustagg::detail::mix64(s);
+      std::swap(order[i], order[int(s % std::uint64_t(i + 1))]);
+    }
+    for (int i = 0; i < q; ++i) byz[order[i]] = 1;
+  }
+  return byz;
+}
+
+/// Everything every rank derives from the arguments, identically.
+struct Setup {
+  Options opt;
+  robustagg::AnyRule rule;
+  int p = 0;      // workers
+  int r = 1;      // DETOX group size (1 for other rules)
+  Index d = 0;    // parameters
+  std::vector<char> byzantine;
+  mpi_model::Attack attack;
+};
+
+Setup validate(int argc, char** argv, int world) {
+  Setup s;
+  s.opt = parse_args(argc, argv);
+  if (s.opt.help) return s;
+  s.p = world - 1;
+  if (s.p < 1)
+    bad("needs at least 2 MPI ranks (rank 0 is the server, ranks 1..P the workers), got " +
+        std::to_string(world));
+  s.rule = robustagg::parse_rule(s.opt.rule);
+  s.r = mpi_model::group_size(s.rule);
+  s.d = mpi_model::Mlp::parameter_count();
+  if (s.opt.byzantine > s.p)
+    bad("--byzantine " + std::to_string(s.opt.byzantine) + " is more than the " +
+        std::to_string(s.p) + " workers");
+  s.attack = mpi_model::make_attack(s.opt.attack, s.p, s.opt.byzantine, s.opt.seed);
+  // The rule's own check: e.g. "detox(r=3) needs a multiple of r = 3 gradients, got 14".
+  try {
+    s.rule.validate(s.p, s.d);
+  } catch (const robustagg::Error& e) {
+    bad(std::string(e.what()) + " (" + std::to_string(s.p) + " workers = " +
+        std::to_string(world) + " MPI ranks - 1 server)");
+  }
+  s.byzantine = choose_byzantine(s.opt, s.p, s.r);
+  return s;
+}
+
+struct Timers {
+  double compute = 0, gather = 0, aggregate = 0, update = 0, bcast = 0, eval = 0;
+};
+
+int run_server(const Setup& s, const mpi_model::Data& data, MPI_Comm world);
+int run_worker(const Setup& s, const mpi_model::Data& data, int worker, MPI_Comm world,
+               MPI_Comm byz_comm);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, world = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world);
+
+  // 1. Arguments, rule and configuration: the same on every rank, no communication.
+  Setup s;
+  try {
+    s = validate(argc, argv, world);
+  } catch (const std::exception& e) {
+    if (rank == 0) std::cerr << "robustagg-mpi-ps: error: " << e.what() << "\n";
+    MPI_Finalize();
+    return 2;
+  }
+  if (s.opt.help) {
+    if (rank == 0) std::cout << kUsage;
+    MPI_Finalize();
+    return 0;
+  }
+
+  // 2. Data: read on every rank (1797 small images). A rank that cannot read
+  // it must not leave the others waiting: agree on success first.
+  mpi_model::Data data;
+  std::string load_error;
+  try {
+    data = mpi_model::load_data(s.opt.data, s.opt.seed);
+  } catch (const std::exception& e) {
+    load_error = e.what();
+  }
+  int first_failed = load_error.empty() ? world : rank;
+  MPI_Allreduce(MPI_IN_PLACE, &first_failed, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (first_failed < world) {
+    if (rank == first_failed)
+      std::cerr << "robustagg-mpi-ps: error (rank " << rank << "): " << load_error << "\n";
+    MPI_Finalize();
+    return 2;
+  }
+
+  // The Byzantine workers' own communicator (for colluding attacks).
+  const bool is_byz = rank > 0 && s.byzantine[rank - 1];
+  MPI_Comm byz_comm = MPI_COMM_NULL;
+  MPI_Comm_split(MPI_COMM_WORLD, is_byz ? 1 : MPI_UNDEFINED, rank, &byz_comm);
+
+  int status = 0;
+  if (rank == 0)
+    status = run_server(s, data, MPI_COMM_WORLD);
+  else
+    status = run_worker(s, data, rank - 1, MPI_COMM_WORLD, byz_comm);
+
+  if (byz_comm != MPI_COMM_NULL) MPI_Comm_free(&byz_comm);
+  MPI_Finalize();
+  return status;
+}
+
+namespace {
+
+// The broadcast carries the d parameters and one status word after them:
+// 0 = continue, 1 = the server failed (the workers stop), so a run-time error
+// on the server (e.g. DETOX dropped so many groups that the outer rule has
+// too few votes) ends every rank cleanly instead of leaving workers waiting.
+constexpr float kContinue = 0.0f;
+constexpr float kStop = 1.0f;
+
+std::vector<Index> batch_for(const Setup& s, const mpi_model::Data& data, int worker,
+                             int step) {
+  const int group = worker / s.r;
+  std::uint64_t state = mix(mix(s.opt.seed, 0x6a7c + std::uint64_t(group)), std::uint64_t(step));
+  std::vector<Index> idx(s.opt.batch);
+  const std::uint64_t n = std::uint64_t(data.train_size());
+  for (auto& i : idx) {
+    state = robustagg::detail::mix64(state);
+    i = Index(state % n);
+  }
+  return idx;
+}
+
+int run_worker(const Setup& s, const mpi_model::Data& data, int worker, MPI_Comm world,
+               MPI_Comm byz_comm) {
+  const Index d = s.d;
+  std::vector<float> params(std::size_t(d) + 1);
+  std::vector<float> grad(static_cast<std::size_t>(d));
+  MPI_Bcast(params.data(), int(d + 1), MPI_FLOAT, 0, world);
+  const bool byz = s.byzantine[worker] != 0;
+  const bool collude = byz && !s.opt.omniscient && s.attack.active();
+  int q = 0, byz_rank = 0;
+  Matrix own;  // the colluders' honest gradients (q x d)
+  if (collude) {
+    MPI_Comm_size(byz_comm, &q);
+    MPI_Comm_rank(byz_comm, &byz_rank);
+    own.resize(q, d);
+  }
+  mpi_model::Mlp model;
+  mpi_model::Attacker attacker(s.attack);
+  Timers t;
+  for (int step = 0; step < s.opt.steps; ++step) {
+    double t0 = MPI_Wtime();
+    model.gradient(params.data(), data, batch_for(s, data, worker, step), grad.data());
+    if (collude) {
+      // The colluders pool their honest gradients (their own view of the
+      // honest distribution) and each sends its row of the attack.
+      const double c0 = MPI_Wtime();
+      MPI_Allgather(grad.data(), int(d), MPI_FLOAT, own.data(), int(d), MPI_FLOAT, byz_comm);
+      t0 += MPI_Wtime() - c0;  // communication, not compute
+      attacker.from_own(own, byz_rank, step, grad.data());
+    }
+    t.compute += MPI_Wtime() - t0;
+    MPI_Gatherv(grad.data(), int(d), MPI_FLOAT, nullptr, nullptr, nullptr, MPI_FLOAT, 0, world);
+    MPI_Bcast(params.data(), int(d + 1), MPI_FLOAT, 0, world);
+    if (params[d] != kContinue) return 3;
+  }
+  double c = t.compute;
+  MPI_Reduce(&c, nullptr, 1, MPI_DOUBLE, MPI_MAX, 0, world);
+  MPI_Reduce(&c, nullptr, 1, MPI_DOUBLE, MPI_SUM, 0, world);
+  return 0;
+}
+
+int run_server(const Setup& s, const mpi_model::Data& data, MPI_Comm world) {
+  const int p = s.p;
+  const Index d = s.d;
+  const int world_size = p + 1;
+
+  // Parameters + status word, broadcast every step.
+  std::vector<float> params(std::size_t(d) + 1, 0.0f);
+  mpi_model::Mlp::init(params.data(), s.opt.seed);
+  params[d] = kContinue;
+  MPI_Bcast(params.data(), int(d + 1), MPI_FLOAT, 0, world);
+
+  // The p x d receive buffer: row i is worker i (rank i + 1).
+  Matrix grads(p, d);
+  std::vector<int> counts(world_size, int(d)), displs(world_size, 0);
+  counts[0] = 0;
+  for (int i = 1; i < world_size; ++i) displs[i] = (i - 1) * int(d);
+  const Eigen::Map<const Matrix> view(grads.data(), p, d);
+
+  std::vector<Index> byz_rows;
+  for (int i = 0; i < p; ++i)
+    if (s.byzantine[i]) byz_rows.push_back(i);
+  mpi_model::Attacker attacker(s.attack);
+  robustagg::Aggregator<> aggregator(s.rule);
+  robustagg::Vector<float> agg(d);
+  Timers t;
+  std::string failure;
+
+  std::cerr << "robustagg-mpi-ps: " << p << " workers, rule " << s.rule.spec() << ", "
+            << s.opt.byzantine << " Byzantine (" << s.opt.attack
+            << (s.opt.omniscient ? ", omniscient" : "") << ", " << s.opt.placement
+            << "), d = " << d << ", " << s.opt.steps << " steps\n";
+  const double start = MPI_Wtime();
+  for (int step = 0; step < s.opt.steps; ++step) {
+    double t0 = MPI_Wtime();
+    MPI_Gatherv(nullptr, 0, MPI_FLOAT, grads.data(), counts.data(), displs.data(), MPI_FLOAT, 0,
+                world);
+    double t1 = MPI_Wtime();
+    t.gather += t1 - t0;
+    try {
+      if (s.opt.omniscient && !byz_rows.empty() && s.attack.active())
+        attacker.omniscient(grads, byz_rows, step);  // in place, rows of the buffer
+      aggregator(view, agg);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    double t2 = MPI_Wtime();
+    t.aggregate += t2 - t1;
+    if (failure.empty()) {
+      Eigen::Map<Eigen::VectorXf> w(params.data(), d);
+      w.noalias() -= float(s.opt.lr) * agg;
+    } else {
+      params[d] = kStop;
+    }
+    double t3 = MPI_Wtime();
+    t.update += t3 - t2;
+    MPI_Bcast(params.data(), int(d + 1), MPI_FLOAT, 0, world);
+    t.bcast += MPI_Wtime() - t3;
+    if (!failure.empty()) {
+      std::cerr << "robustagg-mpi-ps: error at step " << step << ": " << failure << "\n";
+      return 3;
+    }
+    if (s.opt.log_every > 0 && ((step + 1) % s.opt.log_every == 0 || step + 1 == s.opt.steps)) {
+      const double e0 = MPI_Wtime();
+      const double acc = mpi_model::Mlp::accuracy(params.data(), data.test_x, data.test_y);
+      t.eval += MPI_Wtime() - e0;
+      std::fprintf(stderr, "step %d/%d  test accuracy %.4f  (%.1f s)\n", step + 1, s.opt.steps,
+                   acc, MPI_Wtime() - start);
+    }
+  }
+  const double total = MPI_Wtime() - start - t.eval;
+  double zero = 0, compute_max = 0, compute_sum = 0;
+  MPI_Reduce(&zero, &compute_max, 1, MPI_DOUBLE, MPI_MAX, 0, world);
+  MPI_Reduce(&zero, &compute_sum, 1, MPI_DOUBLE, MPI_SUM, 0, world);
+
+  // Per step, in milliseconds. The server's gather wait includes the workers'
+  // compute; communication is what remains of the step after the slowest
+  // worker's compute, the aggregation and the update.
+  const double n = s.opt.steps, ms = 1e3 / n;
+  const double step_ms = total * ms;
+  const double compute_ms = compute_max * ms;
+  const double agg_ms = t.aggregate * ms;
+  const double update_ms = t.update * ms;
+  const double comm_ms = std::max(0.0, step_ms - compute_ms - agg_ms - update_ms);
+  std::fprintf(stderr,
+               "timing: rule=%s p=%d d=%lld steps=%d ms/step: total %.3f compute %.3f (worker "
+               "mean %.3f) communication %.3f aggregation %.3f update %.3f | server gather-wait "
+               "%.3f bcast %.3f | gather %lld bytes/step, bcast %lld bytes/step\n",
+               s.rule.spec().c_str(), p, static_cast<long long>(d), s.opt.steps, step_ms,
+               compute_ms, compute_sum / p * ms, comm_ms, agg_ms, update_ms, t.gather * ms,
+               t.bcast * ms, static_cast<long long>(p) * d * 4,
+               static_cast<long long>(d + 1) * 4);
+
+  const double acc = mpi_model::Mlp::accuracy(params.data(), data.test_x, data.test_y);
+  std::printf("final test accuracy: %.4f\n", acc);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace

@@ -1,0 +1,55 @@
+# The MPI parameter server's tests (examples/mpi/): a short DETOX run under an
+# attack with 16 ranks (1 server + 15 workers) that must reach a set test
+# accuracy, and bad configurations that must fail cleanly on every rank.
+if(NOT ROBUSTAGG_BUILD_EXAMPLES)
+  return()
+endif()
+include(${PROJECT_SOURCE_DIR}/examples/mpi/requirements.cmake)
+if(NOT ROBUSTAGG_MPI_PS_ENABLED OR NOT MPIEXEC_EXECUTABLE)
+  message(STATUS "robustagg: MPI not found; the robustagg-mpi-ps tests are skipped")
+  return()
+endif()
+
+# 16 ranks on a small machine need oversubscription; Open MPI refuses to run
+# as root unless told it may (containers, CI): the OMPI_ALLOW_RUN_AS_ROOT*
+# variables below say so, and do nothing for other users. Idle ranks yield
+# the CPU instead of busy-polling (16 ranks share 2 cores), and the shared
+# memory transport copies through a buffer, since single-copy (CMA) needs
+# ptrace rights that containers often lack.
+set(robustagg_mpirun ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 16 ${MPIEXEC_PREFLAGS})
+set(robustagg_mpi_env "")
+execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE robustagg_mpiexec_version
+                ERROR_QUIET TIMEOUT 20)
+if(robustagg_mpiexec_version MATCHES "Open MPI|OpenRTE|open-mpi")
+  list(APPEND robustagg_mpirun --oversubscribe)
+  set(robustagg_mpi_env
+      OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+      OMPI_MCA_mpi_yield_when_idle=1 OMPI_MCA_btl=self,vader
+      OMPI_MCA_btl_vader_single_copy_mechanism=none)
+endif()
+
+function(robustagg_mpi_test name mode expect)
+  set(command ${robustagg_mpirun} $<TARGET_FILE:robustagg-mpi-ps> ${MPIEXEC_POSTFLAGS} ${ARGN})
+  string(REPLACE ";" "|" command "${command}")
+  if(mode STREQUAL "accuracy")
+    set(check -DMIN_ACCURACY=${expect})
+  else()
+    set(check "-DMESSAGE=${expect}")
+  endif()
+  add_test(NAME ${name}
+           COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${command}" -DMODE=${mode} ${check} -DTIMEOUT=55
+                   -P ${PROJECT_SOURCE_DIR}/examples/mpi/check_run.cmake)
+  set_tests_properties(${name} PROPERTIES TIMEOUT 60 PROCESSORS 2 LABELS mpi
+                       ENVIRONMENT "${robustagg_mpi_env}")
+endfunction()
+
+# DETOX (r = 3, 5 groups) against ALIE from 3 colluding Byzantine workers.
+robustagg_mpi_test(mpi_ps_detox_alie accuracy 0.85
+  --rule "detox(r=3, outer=median)" --byzantine 3 --attack alie --steps 300 --seed 1)
+# Bad configurations: every rank fails with one message, no hang.
+robustagg_mpi_test(mpi_ps_error_detox_groups error "multiple of"
+  --rule "detox(r=7)" --steps 5)
+robustagg_mpi_test(mpi_ps_error_too_few_workers error
+  "bulyan(f=4) needs n >= 4f+3 = 19 gradients, got 15" --rule "bulyan(f=4)" --steps 5)
+robustagg_mpi_test(mpi_ps_error_byzantine error "--byzantine 16 is more than the 15 workers"
+  --byzantine 16 --attack alie --steps 5)

@@ -1,0 +1,89 @@
+// Simulated workers: how training data is handed out (iid minibatches,
+// DETOX groups computing the same batch, class-heterogeneous shards), where
+// the Byzantine workers sit, and the workers' gradients as rows of a
+// robustagg::GradientMatrix<float>. Shared by the demo and the MPI example.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include <robustagg/detail/rng.hpp>
+#include <robustagg/gradients.hpp>
+
+#include "digits.hpp"
+#include "mlp.hpp"
+
+namespace demo {
+
+using robustagg::Index;
+
+/// Byzantine worker ids among p workers in groups of r consecutive workers,
+/// placed as the DETOX paper's worst case: the adversary fills groups with
+/// ceil(r/2) Byzantines each (capturing their votes) while it can, and puts
+/// any remainder in the next group (where it is outvoted). r = 1: workers
+/// 0..q-1. The same ids serve the plain rules (for which the placement does
+/// not matter).
+inline std::vector<Index> byzantine_workers(Index p, Index q, Index r) {
+  std::vector<Index> ids;
+  const Index per_group = (r + 1) / 2;
+  for (Index g = 0; Index(ids.size()) < q && g * r < p; ++g)
+    for (Index k = 0; k < per_group && Index(ids.size()) < q; ++k) ids.push_back(g * r + k);
+  return ids;
+}
+
+/// The minibatch of `batch` training indices (drawn with replacement) for
+/// (seed, step, stream): every worker of a DETOX group uses its group's
+/// stream, so the group's honest replicas compute bitwise-equal gradients.
+inline void sample_batch(Index n_train, int batch, std::uint64_t seed, std::uint64_t step,
+                         std::uint64_t stream, int* out) {
+  using robustagg::detail::mix64;
+  std::mt19937_64 rng(mix64(mix64(mix64(seed) ^ step) ^ stream));
+  for (int i = 0; i < batch; ++i) out[i] = int(rng() % std::uint64_t(n_train));
+}
+
+/// Class-heterogeneous shards for `workers` workers: worker w holds the
+/// classes w mod 10 and (w+1) mod 10, each class's training examples split
+/// evenly (in data order) among the workers holding that class.
+inline std::vector<std::vector<int>> two_class_shards(const Dataset& train, int workers) {
+  std::vector<std::vector<int>> holders(kClasses);
+  for (int w = 0; w < workers; ++w) {
+    holders[std::size_t(w % kClasses)].push_back(w);
+    holders[std::size_t((w + 1) % kClasses)].push_back(w);
+  }
+  std::vector<std::vector<int>> shards(std::size_t(workers));
+  std::vector<int> seen(kClasses, 0);
+  for (Index i = 0; i < train.size(); ++i) {
+    const int c = train.y[std::size_t(i)];
+    const std::vector<int>& h = holders[std::size_t(c)];
+    if (h.empty()) continue;
+    shards[std::size_t(h[std::size_t(seen[std::size_t(c)]++) % h.size()])].push_back(int(i));
+  }
+  return shards;
+}
+
+/// Fills G (p x Mlp::kParams) with the workers' gradients: row i is the
+/// gradient on the examples batches[stream_of[i]] (rows sharing a stream get
+/// the same, bitwise-equal gradient, computed once). Returns the mean loss.
+inline double worker_gradients(const float* params, const Dataset& train,
+                               const std::vector<std::vector<int>>& batches,
+                               const std::vector<int>& stream_of,
+                               robustagg::GradientMatrix<float>& G, Mlp::Scratch& s) {
+  const Index p = Index(stream_of.size());
+  if (G.rows() != p || G.cols() != Mlp::kParams) G.resize(p, Mlp::kParams);
+  std::vector<int> first(batches.size(), -1);
+  double loss = 0.0;
+  for (Index i = 0; i < p; ++i) {
+    const int st = stream_of[std::size_t(i)];
+    if (first[std::size_t(st)] >= 0) {
+      G.row(i) = G.row(first[std::size_t(st)]);
+      continue;
+    }
+    first[std::size_t(st)] = int(i);
+    const std::vector<int>& b = batches[std::size_t(st)];
+    loss += Mlp::gradient(params, train, b.data(), Index(b.size()), G.row(i).data(), s);
+  }
+  return loss;
+}
+
+}  // namespace demo

@@ -141,9 +141,9 @@ class DictParser {
         fail("unexpected bytes after the dict");
       ++pos_;
     }
-    if (!have_descr) fail("missing key 'descr'");
-    if (!have_fortran) fail("missing key 'fortran_order'");
-    if (!have_shape) fail("missing key 'shape'");
+    for (auto [have, key] : {std::pair{have_descr, "descr"}, std::pair{have_fortran, "fortran_order"},
+                             std::pair{have_shape, "shape"}})
+      if (!have) throw Error(std::string("malformed .npy header: missing key '") + key + "'");
     return h;
   }
 

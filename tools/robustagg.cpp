@@ -16,13 +16,17 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <new>
-#include <robustagg/robustagg.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <robustagg/aggregate.hpp>
+#include <robustagg/spec.hpp>
+#include <robustagg/version.hpp>
 
 #include "npy.hpp"
 
@@ -119,7 +123,8 @@ extern "C" void remove_temp_and_reraise(int sig) {
 
 class AtomicOutput {
  public:
-  explicit AtomicOutput(const std::string& path) : path_(path) {
+  explicit AtomicOutput(const std::string& out) : path_(destination(out)) {
+    const std::string& path = path_;
     const std::size_t slash = path.find_last_of('/');
     const std::string dir =
         slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
@@ -127,8 +132,11 @@ class AtomicOutput {
     if (base.empty() || base == "." || base == "..")
       throw InputError(quoted(path) + " is a directory, not a file name");
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-      throw InputError(quoted(path) + " is a directory");
+    if (::stat(path.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) throw InputError(quoted(path) + " is a directory");
+      if (!S_ISREG(st.st_mode))
+        throw InputError(quoted(path) + " exists and is not a regular file; not replacing it");
+    }
     // ".OUT.tmp-XXXXXX" in OUT's directory, so the rename stays on one file system.
     temp_ = dir + "/." + base.substr(0, 200) + ".tmp-XXXXXX";
     if (temp_.size() >= sizeof g_temp_path)
@@ -164,6 +172,20 @@ class AtomicOutput {
   }
 
   std::FILE* stream() { return file_; }
+
+  /// Where the output goes: OUT itself, or the file a symbolic link OUT points
+  /// to (the link is kept and its target replaced).
+  static std::string destination(const std::string& out) {
+    struct stat st {};
+    if (::lstat(out.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return out;
+    char* resolved = ::realpath(out.c_str(), nullptr);
+    if (!resolved)
+      throw InputError(quoted(out) + " is a symbolic link that cannot be resolved: " +
+                       std::strerror(errno));
+    std::string target(resolved);
+    std::free(resolved);
+    return target;
+  }
 
   /// Flushes, syncs and renames the temporary file over the output path.
   void commit() {

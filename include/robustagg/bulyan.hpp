@@ -24,7 +24,11 @@ inline constexpr std::size_t kSlotPicked = 7;
 /// larger value; a NaN distance counts as +Inf) until beta remain.
 template <class T>
 inline T mean_closest_to_median(const key_t<T>* k, Index theta, Index beta) {
-  const double med = double(median_of_sorted<T>(k, theta));
+  // The median in double: for float, rounding the mean of the two middle
+  // values to float would break the exact ties the rule resolves.
+  const double med = theta % 2 == 1 ? double(from_key<T>(k[theta / 2]))
+                                     : 0.5 * double(from_key<T>(k[theta / 2 - 1])) +
+                                           0.5 * double(from_key<T>(k[theta / 2]));
   auto dist = [med](T v) {
     const double t = std::fabs(double(v) - med);
     return std::isnan(t) ? std::numeric_limits<double>::infinity() : t;
@@ -85,9 +89,7 @@ struct Bulyan {
       picked[round] = g.row(best);
     }
     const RowsView<T> chosen = RowsView<T>::from_rows(picked, theta, g.cols());
-    sorted_coordinates(chosen, out, ws, AsSent{}, [beta](const key_t<T>* k, Index m) {
-      return mean_closest_to_median<T>(k, m, beta);
-    });
+    coordinate_sorted(chosen, out, ws, BulyanReducer{beta});
   }
 };
 

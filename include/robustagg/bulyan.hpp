@@ -89,7 +89,9 @@ struct Bulyan {
       picked[round] = g.row(best);
     }
     const RowsView<T> chosen = RowsView<T>::from_rows(picked, theta, g.cols());
-    coordinate_sorted(chosen, out, ws, BulyanReducer{beta});
+    sorted_coordinates(chosen, out, ws, AsSent{}, [beta](const key_t<T>* k, Index m) {
+      return mean_closest_to_median<T>(k, m, beta);
+    });
   }
 };
 

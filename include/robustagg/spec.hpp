@@ -296,6 +296,7 @@ inline const std::vector<RuleInfo>& rule_catalog() {
        [](SpecArgs& a, const Nested&) {
          NoisyMedian r{a.get_double("b"), a.get_u64("seed", 0)};
          a.finish("b, seed");
+         detail::check_noise_scale(r.spec(), r.b);
          return AnyRule(r);
        }},
       {"noisy-sign-vote", "b, seed=0", "n >= 1, b >= 0",
@@ -303,6 +304,7 @@ inline const std::vector<RuleInfo>& rule_catalog() {
        [](SpecArgs& a, const Nested&) {
          NoisySignVote r{a.get_double("b"), a.get_u64("seed", 0)};
          a.finish("b, seed");
+         detail::check_noise_scale(r.spec(), r.b);
          return AnyRule(r);
        }},
       {"detox", "r, buckets=0, inner=mean, outer=median, tolerance=0, seed",
@@ -326,9 +328,30 @@ inline const std::vector<RuleInfo>& rule_catalog() {
 
 namespace detail {
 
+/// True when `key` is one of the parameters listed in `parameters` ("f, m=0").
+inline bool takes_parameter(const std::string& parameters, const std::string& key) {
+  std::size_t pos = 0;
+  while (pos < parameters.size()) {
+    std::size_t end = parameters.find(',', pos);
+    if (end == std::string::npos) end = parameters.size();
+    std::string item = parameters.substr(pos, end - pos);
+    item = item.substr(0, item.find('='));
+    const std::size_t a = item.find_first_not_of(' '), b = item.find_last_not_of(' ');
+    if (a != std::string::npos && item.substr(a, b - a + 1) == key) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
 inline AnyRule build_rule(const SpecNode& node, const std::string& text) {
   for (const RuleInfo& info : rule_catalog()) {
     if (info.name != node.name) continue;
+    // Unknown keys first, so "krum(g=2)" reports 'g' rather than a missing 'f'.
+    for (const auto& kv : node.args)
+      if (!takes_parameter(info.parameters, kv.first))
+        fail("rule spec '", text, "': ", node.name, " has no parameter '", kv.first, "' (",
+             node.name, " takes ", info.parameters.empty() ? "no parameters" : info.parameters,
+             ")");
     SpecArgs args(node, text);
     const std::function<AnyRule(const SpecNode&)> nested = [&text](const SpecNode& child) {
       return build_rule(child, text);

@@ -19,6 +19,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -72,6 +74,25 @@ inline double normal_quantile(double p) {
   const double u = e * kSqrt2Pi * std::exp(0.5 * x * x);
   return x - u / (1.0 + 0.5 * x * u);
 }
+
+namespace internal {
+
+/// The shortest decimal that reads back as x, without an exponent for
+/// magnitudes in [1e-4, 1e15) ("100", not "1e+02").
+inline std::string number(double x) {
+  std::string s = robustagg::detail::format_number(x);
+  const double a = std::fabs(x);
+  char buf[64];
+  for (int precision = 2; s.find('e') != std::string::npos && a >= 1e-4 && a < 1e15 &&
+                          precision <= 17;
+       ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, x);
+    if (std::strtod(buf, nullptr) == x) s = buf;
+  }
+  return s;
+}
+
+}  // namespace internal
 
 /// ALIE's default z for n workers of which f are Byzantine:
 /// s = floor(n/2 + 1) - f (the honest workers the attackers must win over),
@@ -213,15 +234,15 @@ struct Attack {
   std::uint64_t seed = 0;   // gaussian
 
   std::string spec() const {
-    using robustagg::detail::format_number;
+    using internal::number;
     switch (kind) {
       case Kind::none: return "none";
-      case Kind::alie: return value_given ? "alie(z=" + format_number(value) + ")" : "alie";
-      case Kind::ipm: return "ipm(eps=" + format_number(value) + ")";
-      case Kind::reverse: return "reverse(c=" + format_number(value) + ")";
-      case Kind::constant: return "constant(c=" + format_number(value) + ")";
+      case Kind::alie: return value_given ? "alie(z=" + number(value) + ")" : "alie";
+      case Kind::ipm: return "ipm(eps=" + number(value) + ")";
+      case Kind::reverse: return "reverse(c=" + number(value) + ")";
+      case Kind::constant: return "constant(c=" + number(value) + ")";
       case Kind::gaussian:
-        return "gaussian(sigma=" + format_number(value) + ", seed=" + std::to_string(seed) + ")";
+        return "gaussian(sigma=" + number(value) + ", seed=" + std::to_string(seed) + ")";
       case Kind::nan: return "nan";
       case Kind::inf: return "inf";
     }

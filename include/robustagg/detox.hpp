@@ -194,6 +194,12 @@ struct Buckets {
   AnyRule inner = Mean{};
   std::optional<std::uint64_t> seed;
 
+  Buckets() = default;
+  /// Buckets{k, inner, seed}, trailing ones optional.
+  explicit Buckets(int k_, AnyRule inner_ = Mean{},
+                   std::optional<std::uint64_t> seed_ = std::nullopt)
+      : k(k_), inner(std::move(inner_)), seed(seed_) {}
+
   std::string spec() const {
     std::string s = "buckets(k=" + std::to_string(k) + ", inner=" +
                     (inner.empty() ? std::string("?") : inner.spec());
@@ -315,6 +321,17 @@ struct Detox {
   double tolerance = 0.0;
   std::optional<std::uint64_t> seed;
 
+  Detox() = default;
+  /// Detox{r, buckets, inner, outer, tolerance, seed}, trailing ones optional.
+  explicit Detox(int r_, int buckets_ = 0, AnyRule inner_ = Mean{}, AnyRule outer_ = Median{},
+                 double tolerance_ = 0.0, std::optional<std::uint64_t> seed_ = std::nullopt)
+      : r(r_),
+        buckets(buckets_),
+        inner(std::move(inner_)),
+        outer(std::move(outer_)),
+        tolerance(tolerance_),
+        seed(seed_) {}
+
   std::string spec() const {
     std::string s = "detox(r=" + std::to_string(r) + ", buckets=" + std::to_string(buckets) +
                     ", inner=" + (inner.empty() ? std::string("?") : inner.spec()) +
@@ -325,7 +342,7 @@ struct Detox {
   }
 
   MajorityVote vote() const { return MajorityVote{r, tolerance}; }
-  Buckets bucketing() const { return Buckets{buckets, inner, seed}; }
+  Buckets bucketing() const { return Buckets(buckets, inner, seed); }
 
   Index min_rows() const {
     const Index rr = std::max(r, 1);
@@ -379,7 +396,7 @@ struct Detox {
                            "the smallest bucket holds " + std::to_string(w / buckets) + " and ");
         post_vote_fail(ws, groups, w, why);
       }
-      const RowsView<T> means = Buckets{buckets, inner, seed}.template apply<T>(winners, ws, ws.report());
+      const RowsView<T> means = Buckets(buckets, inner, seed).template apply<T>(winners, ws, ws.report());
       detail::run_nested(outer, means, out, ws.child(detail::kChildOuter), ws.report());
     } else {
       if (w < outer.min_rows()) post_vote_fail(ws, groups, w, message_of(outer, w, g.cols(), ""));

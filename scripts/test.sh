@@ -4,7 +4,7 @@
 # packages it needs first. Usage: bash scripts/test.sh [build-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh zlib1g-dev  # zlib: robustagg-demo and its CTest run
 build=${1:-build/test}
 jobs=$(nproc)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release

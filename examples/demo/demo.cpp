@@ -204,12 +204,12 @@ void run_detox(const Options& opt, const demo::Dataset& train_set, const demo::D
   for (Index b : byz) std::printf(" %td", b);
   std::printf("), iid batches of 32, %s steps.\n", opt.quick ? "300" : "1000");
   std::printf("Test accuracy (%%), and ms per aggregation under attack none.\n\n");
-  std::printf("%s", pad("rule", 52).c_str());
+  std::printf("%s", pad("rule", 66).c_str());
   for (const std::string& a : attacks) std::printf("%10s", a.c_str());
   std::printf("%10s\n", "ms");
   for (const std::string& spec : rules) {
     const std::string canonical = robustagg::parse_rule(spec).spec();
-    std::printf("%s", pad(canonical.size() > 50 ? canonical.substr(0, 50) : canonical, 52).c_str());
+    std::printf("%s", pad(canonical.size() > 64 ? canonical.substr(0, 64) : canonical, 66).c_str());
     double ms = 0.0;
     for (const std::string& a : attacks)
       for (const Result& r : mine)

@@ -1,7 +1,8 @@
 # Runs robustagg-mpi-ps under mpirun and checks the outcome (a CTest helper,
 # `cmake -DCOMMAND=<;-list> -DMODE=... -P check_run.cmake`).
-#   MODE=accuracy  MIN_ACCURACY=x : exit code 0, the last line of stdout is
-#                                   "final test accuracy: X" and X >= x
+#   MODE=accuracy  MIN_ACCURACY=x [MAX_ACCURACY=y] : exit code 0, the last
+#                  line of stdout is "final test accuracy: X", x <= X <= y
+#                  (y defaults to 1)
 #   MODE=error     MESSAGE=text   : non-zero exit, "text" on stderr exactly once,
 #                                   no "final test accuracy" on stdout
 # TIMEOUT (seconds) bounds the run, so a hang fails instead of blocking.
@@ -24,10 +25,13 @@ if(MODE STREQUAL "accuracy")
     message(FATAL_ERROR "the last line of stdout is not 'final test accuracy: X': '${last}'")
   endif()
   set(acc "${CMAKE_MATCH_1}")
-  if(acc GREATER 1 OR acc LESS MIN_ACCURACY)
-    message(FATAL_ERROR "final test accuracy ${acc} is not in [${MIN_ACCURACY}, 1]")
+  if(NOT DEFINED MAX_ACCURACY)
+    set(MAX_ACCURACY 1)
   endif()
-  message("final test accuracy ${acc} >= ${MIN_ACCURACY}: ok")
+  if(acc GREATER MAX_ACCURACY OR acc LESS MIN_ACCURACY)
+    message(FATAL_ERROR "final test accuracy ${acc} is not in [${MIN_ACCURACY}, ${MAX_ACCURACY}]")
+  endif()
+  message("final test accuracy ${acc} in [${MIN_ACCURACY}, ${MAX_ACCURACY}]: ok")
 elseif(MODE STREQUAL "error")
   if(rc EQUAL 0)
     message(FATAL_ERROR "expected a non-zero exit code, got 0")

@@ -1,8 +1,8 @@
 // robustagg-mpi-ps: a parameter server over MPI that trains with robustagg.
 //
 // Rank 0 is the parameter server; ranks 1..p are workers. Every step each
-// worker computes the gradient of the demo's MLP (64-32-10) on a mini-batch of
-// the digits data; the server gathers the p gradients straight into one p x d
+// worker computes the gradient of the demo's MLP (64-32-10, examples/demo/) on a
+// mini-batch of the digits data; the server gathers the p gradients straight into one p x d
 // row-major buffer (MPI_Gatherv, the server contributes nothing), aggregates
 // them with the chosen rule through an Eigen::Map over that buffer (no copy),
 // takes an SGD step and broadcasts the new parameters (MPI_Bcast).
@@ -32,9 +32,13 @@
 #include <vector>
 
 #include <Eigen/Core>
+#include <robustagg/attacks.hpp>
+#include <robustagg/detox.hpp>
 #include <robustagg/robustagg.hpp>
 
-#include "mpi_model.hpp"
+#include "demo/digits.hpp"
+#include "demo/mlp.hpp"
+#include "demo/workers.hpp"
 
 #ifndef ROBUSTAGG_DIGITS_CSV
 #define ROBUSTAGG_DIGITS_CSV "examples/data/digits.csv.gz"
@@ -54,16 +58,18 @@ constexpr const char* kUsage =
     "  --rule SPEC        aggregation rule spec (default: mean), e.g. median,\n"
     "                     'multi-krum(f=3)', 'detox(r=3, outer=median)'\n"
     "  --byzantine Q      number of Byzantine workers (default 0), 0 <= Q <= P\n"
-    "  --attack NAME      what Byzantine workers send (default: none = honest)\n"
-    "  --placement KIND   which workers are Byzantine: random (default; drawn from the\n"
-    "                     seed), first (workers 1..Q), or packed (fills DETOX groups\n"
-    "                     with majorities first: the worst case for DETOX)\n"
+    "  --attack SPEC      what Byzantine workers send (default: none = honest): alie,\n"
+    "                     alie(z=1), ipm, ipm(eps=0.5), reverse(c=100), constant(c=100),\n"
+    "                     gaussian(sigma=100), nan, inf (robustagg/attacks.hpp)\n"
+    "  --placement KIND   which workers are Byzantine: worst (default: as the demo, fill\n"
+    "                     DETOX groups with majorities first, the worst case for DETOX;\n"
+    "                     workers 1..Q for other rules) or random (drawn from the seed)\n"
     "  --omniscient       apply the attack on the server from all honest gradients (a\n"
     "                     simulation of an all-knowing adversary); by default the\n"
     "                     Byzantine workers collude and use their own honest gradients\n"
     "  --steps N          training steps (default 300)\n"
     "  --batch B          mini-batch size per worker (default 32)\n"
-    "  --lr LR            learning rate (default 0.1)\n"
+    "  --lr LR            learning rate (default 0.2, or 0.002 for sign-vote rules)\n"
     "  --seed S           seed for initialisation, batches and attacks (default 1)\n"
     "  --data FILE        digits CSV (.csv or .csv.gz; default: the source tree's\n"
     "                     examples/data/digits.csv.gz)\n"
@@ -77,11 +83,11 @@ struct Options {
   std::string rule = "mean";
   int byzantine = 0;
   std::string attack = "none";
-  std::string placement = "random";
+  std::string placement = "worst";
   bool omniscient = false;
   int steps = 300;
   int batch = 32;
-  double lr = 0.1;
+  double lr = 0;  // 0: the rule's default
   std::uint64_t seed = 1;
   std::string data = ROBUSTAGG_DIGITS_CSV;
   int log_every = 50;
@@ -128,8 +134,8 @@ Options parse_args(int argc, char** argv) {
       o.attack = value();
     } else if (a == "--placement") {
       o.placement = value();
-      if (o.placement != "random" && o.placement != "first" && o.placement != "packed")
-        bad("--placement must be random, first or packed, got '" + o.placement + "'");
+      if (o.placement != "worst" && o.placement != "random")
+        bad("--placement must be worst or random, got '" + o.placement + "'");
     } else if (a == "--omniscient") {
       o.omniscient = true;
     } else if (a == "--steps") {
@@ -155,31 +161,33 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
   return robustagg::detail::mix64(robustagg::detail::mix64(a) ^ b);
 }
 
-/// The Byzantine workers (0-based worker indices), the same on every rank.
+/// The Byzantine workers (a flag per 0-based worker), the same on every rank.
 std::vector<char> choose_byzantine(const Options& o, int p, int r) {
-  std::vector<char> byz(p, 0);
-  const int q = o.byzantine;
-  if (o.placement == "first") {
-    for (int i = 0; i < q; ++i) byz[i] = 1;
-  } else if (o.placement == "packed") {
-    // ceil(r/2) attackers per group, group after group, then the rest.
-    const int majority = r / 2 + 1;
-    int left = q;
-    for (int g = 0; g * r < p && left > 0; ++g)
-      for (int k = 0; k < majority && left > 0; ++k, --left) byz[g * r + k] = 1;
-    for (int i = 0; i < p && left > 0; ++i)
-      if (!byz[i]) byz[i] = 1, --left;
-  } else {
-    std::vector<int> order(p);
-    std::iota(order.begin(), order.end(), 0);
-    std::uint64_t s = mix(o.seed, 0xb42a);
-    for (int i = p - 1; i > 0; --i) {  // Fisher-Yates with a portable draw
-      s = robustagg::detail::mix64(s);
-      std::swap(order[i], order[int(s % std::uint64_t(i + 1))]);
-    }
-    for (int i = 0; i < q; ++i) byz[order[i]] = 1;
+  std::vector<char> byz(static_cast<std::size_t>(p), 0);
+  if (o.placement == "worst") {
+    for (Index i : demo::byzantine_workers(p, o.byzantine, r)) byz[std::size_t(i)] = 1;
+    return byz;
   }
+  std::vector<int> order(static_cast<std::size_t>(p));
+  std::iota(order.begin(), order.end(), 0);
+  std::uint64_t state = mix(o.seed, 0xb42a);
+  for (int i = p - 1; i > 0; --i) {  // Fisher-Yates with a portable draw
+    state = robustagg::detail::mix64(state);
+    std::swap(order[std::size_t(i)], order[std::size_t(state % std::uint64_t(i + 1))]);
+  }
+  for (int i = 0; i < o.byzantine; ++i) byz[std::size_t(order[std::size_t(i)])] = 1;
   return byz;
+}
+
+struct Data {
+  demo::Dataset train, test;
+};
+
+/// True for rules whose output is a vector of signs (signSGD: a smaller step).
+bool returns_signs(const robustagg::AnyRule& rule) {
+  if (rule.target<robustagg::SignVote>() || rule.target<robustagg::NoisySignVote>()) return true;
+  if (const auto* detox = rule.target<robustagg::Detox>()) return returns_signs(detox->outer);
+  return false;
 }
 
 /// Everything every rank derives from the arguments, identically.
@@ -190,7 +198,7 @@ struct Setup {
   int r = 1;      // DETOX group size (1 for other rules)
   Index d = 0;    // parameters
   std::vector<char> byzantine;
-  mpi_model::Attack attack;
+  robustagg::attacks::Attack attack;  // with ALIE's z fixed from (p, q)
 };
 
 Setup validate(int argc, char** argv, int world) {
@@ -202,12 +210,28 @@ Setup validate(int argc, char** argv, int world) {
     bad("needs at least 2 MPI ranks (rank 0 is the server, ranks 1..P the workers), got " +
         std::to_string(world));
   s.rule = robustagg::parse_rule(s.opt.rule);
-  s.r = mpi_model::group_size(s.rule);
-  s.d = mpi_model::Mlp::parameter_count();
+  if (const auto* detox = s.rule.target<robustagg::Detox>()) s.r = detox->r;
+  s.d = demo::Mlp::kParams;
+  if (s.opt.lr == 0) s.opt.lr = returns_signs(s.rule) ? 0.002 : 0.2;
   if (s.opt.byzantine > s.p)
     bad("--byzantine " + std::to_string(s.opt.byzantine) + " is more than the " +
         std::to_string(s.p) + " workers");
-  s.attack = mpi_model::make_attack(s.opt.attack, s.p, s.opt.byzantine, s.opt.seed);
+  s.attack = robustagg::attacks::parse_attack(s.opt.attack);
+  using Kind = robustagg::attacks::Attack::Kind;
+  const int q = s.opt.byzantine;
+  if (q > 0 && s.attack.kind == Kind::alie && !s.attack.value_given) {
+    // The paper's z for the whole system (p workers, q Byzantine), also when
+    // the colluders estimate the moments from their own q gradients.
+    try {
+      s.attack.value = robustagg::attacks::alie_z(s.p, q);
+    } catch (const robustagg::Error& e) {
+      bad(std::string("--attack alie: ") + e.what());
+    }
+    s.attack.value_given = true;
+  }
+  if (s.opt.omniscient && q == s.p && (s.attack.kind == Kind::alie || s.attack.kind == Kind::ipm))
+    bad("--omniscient " + s.attack.spec() + " needs at least one honest worker, got --byzantine " +
+        std::to_string(q) + " of " + std::to_string(s.p));
   // The rule's own check: e.g. "detox(r=3) needs a multiple of r = 3 gradients, got 14".
   try {
     s.rule.validate(s.p, s.d);
@@ -223,8 +247,8 @@ struct Timers {
   double compute = 0, gather = 0, aggregate = 0, update = 0, bcast = 0, eval = 0;
 };
 
-int run_server(const Setup& s, const mpi_model::Data& data, MPI_Comm world);
-int run_worker(const Setup& s, const mpi_model::Data& data, int worker, MPI_Comm world,
+int run_server(const Setup& s, const Data& data, MPI_Comm world);
+int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world,
                MPI_Comm byz_comm);
 
 }  // namespace
@@ -252,10 +276,11 @@ int main(int argc, char** argv) {
 
   // 2. Data: read on every rank (1797 small images). A rank that cannot read
   // it must not leave the others waiting: agree on success first.
-  mpi_model::Data data;
+  Data data;
   std::string load_error;
   try {
-    data = mpi_model::load_data(s.opt.data, s.opt.seed);
+    // The demo's split: 20% test, shuffled by the seed.
+    demo::split(demo::load_digits(s.opt.data), 0.2, s.opt.seed, data.train, data.test);
   } catch (const std::exception& e) {
     load_error = e.what();
   }
@@ -293,47 +318,50 @@ namespace {
 constexpr float kContinue = 0.0f;
 constexpr float kStop = 1.0f;
 
-std::vector<Index> batch_for(const Setup& s, const mpi_model::Data& data, int worker,
-                             int step) {
-  const int group = worker / s.r;
-  std::uint64_t state = mix(mix(s.opt.seed, 0x6a7c + std::uint64_t(group)), std::uint64_t(step));
-  std::vector<Index> idx(s.opt.batch);
-  const std::uint64_t n = std::uint64_t(data.train_size());
-  for (auto& i : idx) {
-    state = robustagg::detail::mix64(state);
-    i = Index(state % n);
-  }
-  return idx;
-}
-
-int run_worker(const Setup& s, const mpi_model::Data& data, int worker, MPI_Comm world,
+int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world,
                MPI_Comm byz_comm) {
   const Index d = s.d;
   std::vector<float> params(std::size_t(d) + 1);
   std::vector<float> grad(static_cast<std::size_t>(d));
   MPI_Bcast(params.data(), int(d + 1), MPI_FLOAT, 0, world);
   const bool byz = s.byzantine[worker] != 0;
-  const bool collude = byz && !s.opt.omniscient && s.attack.active();
+  const bool collude = byz && !s.opt.omniscient &&
+                       s.attack.kind != robustagg::attacks::Attack::Kind::none;
   int q = 0, byz_rank = 0;
-  Matrix own;  // the colluders' honest gradients (q x d)
+  // The colluders' matrix: rows 0..q-1 their honest gradients (the honest
+  // rows the attack reads), rows q..2q-1 the attack (the Byzantine rows).
+  Matrix pool;
+  std::vector<Index> attack_rows;
   if (collude) {
     MPI_Comm_size(byz_comm, &q);
     MPI_Comm_rank(byz_comm, &byz_rank);
-    own.resize(q, d);
+    pool.resize(2 * q, d);
+    for (int i = 0; i < q; ++i) attack_rows.push_back(q + i);
   }
-  mpi_model::Mlp model;
-  mpi_model::Attacker attacker(s.attack);
+  demo::Mlp::Scratch scratch;
+  std::vector<int> batch(static_cast<std::size_t>(s.opt.batch));
+  const int group = worker / s.r;  // DETOX: the group's workers share the batch
   Timers t;
   for (int step = 0; step < s.opt.steps; ++step) {
     double t0 = MPI_Wtime();
-    model.gradient(params.data(), data, batch_for(s, data, worker, step), grad.data());
+    demo::sample_batch(data.train.size(), s.opt.batch, s.opt.seed, std::uint64_t(step),
+                       std::uint64_t(group), batch.data());
+    demo::Mlp::gradient(params.data(), data.train, batch.data(), s.opt.batch, grad.data(),
+                        scratch);
     if (collude) {
       // The colluders pool their honest gradients (their own view of the
       // honest distribution) and each sends its row of the attack.
       const double c0 = MPI_Wtime();
-      MPI_Allgather(grad.data(), int(d), MPI_FLOAT, own.data(), int(d), MPI_FLOAT, byz_comm);
+      MPI_Allgather(grad.data(), int(d), MPI_FLOAT, pool.data(), int(d), MPI_FLOAT, byz_comm);
       t0 += MPI_Wtime() - c0;  // communication, not compute
-      attacker.from_own(own, byz_rank, step, grad.data());
+      pool.bottomRows(q) = pool.topRows(q);  // reverse negates its own gradient
+      try {
+        s.attack.apply(pool, attack_rows, std::uint64_t(step));
+      } catch (const std::exception& e) {  // not expected after validate()
+        std::cerr << "robustagg-mpi-ps: error (rank " << worker + 1 << "): " << e.what() << "\n";
+        MPI_Abort(MPI_COMM_WORLD, 4);
+      }
+      std::copy_n(pool.row(q + byz_rank).data(), d, grad.data());
     }
     t.compute += MPI_Wtime() - t0;
     MPI_Gatherv(grad.data(), int(d), MPI_FLOAT, nullptr, nullptr, nullptr, MPI_FLOAT, 0, world);
@@ -346,14 +374,14 @@ int run_worker(const Setup& s, const mpi_model::Data& data, int worker, MPI_Comm
   return 0;
 }
 
-int run_server(const Setup& s, const mpi_model::Data& data, MPI_Comm world) {
+int run_server(const Setup& s, const Data& data, MPI_Comm world) {
   const int p = s.p;
   const Index d = s.d;
   const int world_size = p + 1;
 
   // Parameters + status word, broadcast every step.
   std::vector<float> params(std::size_t(d) + 1, 0.0f);
-  mpi_model::Mlp::init(params.data(), s.opt.seed);
+  demo::Mlp::init(params.data(), s.opt.seed);
   params[d] = kContinue;
   MPI_Bcast(params.data(), int(d + 1), MPI_FLOAT, 0, world);
 
@@ -367,14 +395,14 @@ int run_server(const Setup& s, const mpi_model::Data& data, MPI_Comm world) {
   std::vector<Index> byz_rows;
   for (int i = 0; i < p; ++i)
     if (s.byzantine[i]) byz_rows.push_back(i);
-  mpi_model::Attacker attacker(s.attack);
   robustagg::Aggregator<> aggregator(s.rule);
   robustagg::Vector<float> agg(d);
+  demo::Mlp::Scratch scratch;  // for the test accuracy
   Timers t;
   std::string failure;
 
   std::cerr << "robustagg-mpi-ps: " << p << " workers, rule " << s.rule.spec() << ", "
-            << s.opt.byzantine << " Byzantine (" << s.opt.attack
+            << s.opt.byzantine << " Byzantine (" << s.attack.spec()
             << (s.opt.omniscient ? ", omniscient" : "") << ", " << s.opt.placement
             << "), d = " << d << ", " << s.opt.steps << " steps\n";
   const double start = MPI_Wtime();
@@ -385,8 +413,8 @@ int run_server(const Setup& s, const mpi_model::Data& data, MPI_Comm world) {
     double t1 = MPI_Wtime();
     t.gather += t1 - t0;
     try {
-      if (s.opt.omniscient && !byz_rows.empty() && s.attack.active())
-        attacker.omniscient(grads, byz_rows, step);  // in place, rows of the buffer
+      if (s.opt.omniscient)  // the simulated adversary edits rows of the buffer in place
+        s.attack.apply(grads, byz_rows, std::uint64_t(step));
       aggregator(view, agg);
     } catch (const std::exception& e) {
       failure = e.what();
@@ -409,7 +437,7 @@ int run_server(const Setup& s, const mpi_model::Data& data, MPI_Comm world) {
     }
     if (s.opt.log_every > 0 && ((step + 1) % s.opt.log_every == 0 || step + 1 == s.opt.steps)) {
       const double e0 = MPI_Wtime();
-      const double acc = mpi_model::Mlp::accuracy(params.data(), data.test_x, data.test_y);
+      const double acc = demo::Mlp::accuracy(params.data(), data.test, scratch);
       t.eval += MPI_Wtime() - e0;
       std::fprintf(stderr, "step %d/%d  test accuracy %.4f  (%.1f s)\n", step + 1, s.opt.steps,
                    acc, MPI_Wtime() - start);
@@ -438,7 +466,7 @@ int run_server(const Setup& s, const mpi_model::Data& data, MPI_Comm world) {
                t.bcast * ms, static_cast<long long>(p) * d * 4,
                static_cast<long long>(d + 1) * 4);
 
-  const double acc = mpi_model::Mlp::accuracy(params.data(), data.test_x, data.test_y);
+  const double acc = demo::Mlp::accuracy(params.data(), data.test, scratch);
   std::printf("final test accuracy: %.4f\n", acc);
   std::fflush(stdout);
   return 0;

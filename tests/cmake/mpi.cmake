@@ -63,9 +63,15 @@ robustagg_mpi_test(mpi_ps_detox_reverse accuracy 0.85
 robustagg_mpi_test(mpi_ps_mean_reverse accuracy 0:0.5
   --rule mean --byzantine 3 --attack reverse --steps 300 --seed 2)
 # Bad configurations: every rank fails with one message, no hang.
-robustagg_mpi_test(mpi_ps_error_detox_groups error "multiple of"
-  --rule "detox(r=7)" --steps 5)
+robustagg_mpi_test(mpi_ps_error_detox_groups error
+  "needs the number of gradients to be a multiple of r = 7, got 15" --rule "detox(r=7)" --steps 5)
 robustagg_mpi_test(mpi_ps_error_too_few_workers error
   "bulyan(f=4) needs n >= 4f+3 = 19 gradients, got 15" --rule "bulyan(f=4)" --steps 5)
 robustagg_mpi_test(mpi_ps_error_byzantine error "--byzantine 16 is more than the 15 workers"
   --byzantine 16 --attack alie --steps 5)
+# A failure during training (two Byzantine workers of group 0 send different
+# noise, so the group has no majority and is dropped; multi-krum(f=1) then has
+# 4 of the 5 votes it needs): the server stops every rank through the
+# broadcast's status word.
+robustagg_mpi_test(mpi_ps_error_at_run_time error "after the vote 4 of 5 groups remain"
+  --rule "detox(r=3, outer=multi-krum(f=1))" --byzantine 2 --attack gaussian --steps 5)

@@ -51,7 +51,7 @@ inline std::vector<std::vector<int>> two_class_shards(const Dataset& train, int 
     holders[std::size_t(w % kClasses)].push_back(w);
     holders[std::size_t((w + 1) % kClasses)].push_back(w);
   }
-  std::vector<std::vector<int>> shards(std::size_t(workers));
+  std::vector<std::vector<int>> shards(static_cast<std::size_t>(workers));
   std::vector<int> seen(kClasses, 0);
   for (Index i = 0; i < train.size(); ++i) {
     const int c = train.y[std::size_t(i)];

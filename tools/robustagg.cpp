@@ -388,6 +388,9 @@ int fail(int code, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f), report the failed write and clean up
+  // instead of being killed by SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   int code = kExitOk;
   try {
     code = run(argc, argv);

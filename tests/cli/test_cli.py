@@ -50,12 +50,15 @@ def check(name, fn, *args):
         traceback.print_exc()
 
 
-def run(args, limit_memory=None):
+def run(args, limit_memory=None, limit_file_size=None):
     def preexec():
         if limit_memory:
             resource.setrlimit(resource.RLIMIT_AS, (limit_memory, limit_memory))
+        if limit_file_size:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_size, limit_file_size))
+    limited = limit_memory or limit_file_size
     p = subprocess.run([CLI] + [str(a) for a in args], capture_output=True, timeout=120,
-                       preexec_fn=preexec if limit_memory else None)
+                       preexec_fn=preexec if limited else None)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
@@ -374,9 +377,10 @@ def npy_bytes(descr, shape, data=b"", version=(1, 0), fortran="False", header=No
     return b"\x93NUMPY" + bytes(version) + struct.pack(fmt, len(header)) + header + data
 
 
-def expect_failure(args, work, codes=(1, 2), contains=None, forbid=None, limit_memory=None):
+def expect_failure(args, work, codes=(1, 2), contains=None, forbid=None, limit_memory=None,
+                   limit_file_size=None):
     before = set(os.listdir(work))
-    rc, so, se = run(args, limit_memory=limit_memory)
+    rc, so, se = run(args, limit_memory=limit_memory, limit_file_size=limit_file_size)
     assert rc in codes, f"{args}: exit code {rc} (expected {codes}), stderr {se!r}"
     assert so == "", f"{args}: stdout {so!r}"
     assert se.startswith("robustagg: ") and se.endswith("\n") and se.count("\n") == 1, \
@@ -570,6 +574,26 @@ def test_usage_errors(work):
     assert "unknown rule 'nosuch'" in se, se
 
 
+def test_write_failure(work):
+    # The output cannot be written completely (a 4 KiB file-size limit, 8 KiB to
+    # write): exit 1, the temporary file removed, the existing OUT untouched.
+    inp = os.path.join(work, "w.npy")
+    np.save(inp, np.ones((3, 1000)))
+    outdir = os.path.join(work, "wo")
+    os.mkdir(outdir)
+    out = os.path.join(outdir, "out.npy")
+    with open(out, "wb") as fh:
+        fh.write(b"precious")
+    expect_failure(["aggregate", "--rule", "mean", inp, out], outdir, codes=(1,),
+                   contains="write", limit_file_size=4096)
+    with open(out, "rb") as fh:
+        assert fh.read() == b"precious"
+    # the same without the limit succeeds
+    rc, _, se = run(["aggregate", "--rule", "mean", inp, out])
+    assert rc == 0, se
+    assert np.array_equal(np.load(out), np.ones(1000))
+
+
 def test_memory_limit(work):
     # A header whose data really is present (a sparse 4 GiB file) but does not fit
     # the process's memory: a clean "out of memory" error, exit 1, no crash.
@@ -620,6 +644,7 @@ def main():
             check("file errors", test_file_errors, fresh("fe"))
             check("OUT is IN", test_same_file, fresh("same"))
             check("usage errors", test_usage_errors, fresh("use"))
+            check("write failure", test_write_failure, fresh("wf"))
             check("memory limit", test_memory_limit, fresh("mem"))
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -18,6 +18,7 @@
 // message (printed by rank 0) and a non-zero exit, never a hang.
 #include <mpi.h>
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -27,14 +28,12 @@
 #include <exception>
 #include <iostream>
 #include <numeric>
-#include <sstream>
-#include <string>
-#include <vector>
-
-#include <Eigen/Core>
 #include <robustagg/attacks.hpp>
 #include <robustagg/detox.hpp>
 #include <robustagg/robustagg.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "demo/digits.hpp"
 #include "demo/mlp.hpp"
@@ -198,9 +197,9 @@ bool returns_signs(const robustagg::AnyRule& rule) {
 struct Setup {
   Options opt;
   robustagg::AnyRule rule;
-  int p = 0;      // workers
-  int r = 1;      // DETOX group size (1 for other rules)
-  Index d = 0;    // parameters
+  int p = 0;    // workers
+  int r = 1;    // DETOX group size (1 for other rules)
+  Index d = 0;  // parameters
   std::vector<char> byzantine;
   robustagg::attacks::Attack attack;  // with ALIE's z fixed from (p, q)
 };
@@ -240,8 +239,8 @@ Setup validate(int argc, char** argv, int world) {
   try {
     s.rule.validate(s.p, s.d);
   } catch (const robustagg::Error& e) {
-    bad(std::string(e.what()) + " (" + std::to_string(s.p) + " workers = " +
-        std::to_string(world) + " MPI ranks - 1 server)");
+    bad(std::string(e.what()) + " (" + std::to_string(s.p) + " workers = " + std::to_string(world) +
+        " MPI ranks - 1 server)");
   }
   s.byzantine = choose_byzantine(s.opt, s.p, s.r);
   return s;
@@ -252,8 +251,7 @@ struct Timers {
 };
 
 int run_server(const Setup& s, const Data& data, MPI_Comm world);
-int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world,
-               MPI_Comm byz_comm);
+int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world, MPI_Comm byz_comm);
 
 }  // namespace
 
@@ -322,15 +320,14 @@ namespace {
 constexpr float kContinue = 0.0f;
 constexpr float kStop = 1.0f;
 
-int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world,
-               MPI_Comm byz_comm) {
+int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world, MPI_Comm byz_comm) {
   const Index d = s.d;
   std::vector<float> params(std::size_t(d) + 1);
   std::vector<float> grad(static_cast<std::size_t>(d));
   MPI_Bcast(params.data(), int(d + 1), MPI_FLOAT, 0, world);
   const bool byz = s.byzantine[worker] != 0;
-  const bool collude = byz && !s.opt.omniscient &&
-                       s.attack.kind != robustagg::attacks::Attack::Kind::none;
+  const bool collude =
+      byz && !s.opt.omniscient && s.attack.kind != robustagg::attacks::Attack::Kind::none;
   int q = 0, byz_rank = 0;
   // The colluders' matrix: rows 0..q-1 their honest gradients (the honest
   // rows the attack reads), rows q..2q-1 the attack (the Byzantine rows).
@@ -350,14 +347,13 @@ int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world,
     double t0 = MPI_Wtime();
     demo::sample_batch(data.train.size(), s.opt.batch, s.opt.seed, std::uint64_t(step),
                        std::uint64_t(group), batch.data());
-    demo::Mlp::gradient(params.data(), data.train, batch.data(), s.opt.batch, grad.data(),
-                        scratch);
+    demo::Mlp::gradient(params.data(), data.train, batch.data(), s.opt.batch, grad.data(), scratch);
     if (collude) {
       // The colluders pool their honest gradients (their own view of the
       // honest distribution) and each sends its row of the attack.
       const double c0 = MPI_Wtime();
       MPI_Allgather(grad.data(), int(d), MPI_FLOAT, pool.data(), int(d), MPI_FLOAT, byz_comm);
-      t0 += MPI_Wtime() - c0;  // communication, not compute
+      t0 += MPI_Wtime() - c0;                // communication, not compute
       pool.bottomRows(q) = pool.topRows(q);  // reverse negates its own gradient
       try {
         s.attack.apply(pool, attack_rows, std::uint64_t(step));
@@ -400,6 +396,8 @@ int run_server(const Setup& s, const Data& data, MPI_Comm world) {
   for (int i = 0; i < p; ++i)
     if (s.byzantine[i]) byz_rows.push_back(i);
   robustagg::Aggregator<> aggregator(s.rule);
+  const auto* noisy_median = s.rule.target<robustagg::NoisyMedian>();
+  const auto* noisy_sign = s.rule.target<robustagg::NoisySignVote>();
   robustagg::Vector<float> agg(d);
   demo::Mlp::Scratch scratch;  // for the test accuracy
   Timers t;
@@ -407,8 +405,8 @@ int run_server(const Setup& s, const Data& data, MPI_Comm world) {
 
   std::cerr << "robustagg-mpi-ps: " << p << " workers, rule " << s.rule.spec() << ", "
             << s.opt.byzantine << " Byzantine (" << s.attack.spec()
-            << (s.opt.omniscient ? ", omniscient" : "") << ", " << s.opt.placement
-            << "), d = " << d << ", " << s.opt.steps << " steps\n";
+            << (s.opt.omniscient ? ", omniscient" : "") << ", " << s.opt.placement << "), d = " << d
+            << ", " << s.opt.steps << " steps\n";
   const double start = MPI_Wtime();
   for (int step = 0; step < s.opt.steps; ++step) {
     double t0 = MPI_Wtime();
@@ -419,7 +417,18 @@ int run_server(const Setup& s, const Data& data, MPI_Comm world) {
     try {
       if (s.opt.omniscient)  // the simulated adversary edits rows of the buffer in place
         s.attack.apply(grads, byz_rows, std::uint64_t(step));
-      aggregator(view, agg);
+      // The noisy rules draw fresh noise every step (as the demo does): the
+      // spec's seed re-keyed by the step. Every other rule runs as given.
+      if (noisy_median)
+        robustagg::aggregate(
+            view, robustagg::NoisyMedian{noisy_median->b, noisy_median->seed + std::uint64_t(step)},
+            agg, aggregator.workspace());
+      else if (noisy_sign)
+        robustagg::aggregate(
+            view, robustagg::NoisySignVote{noisy_sign->b, noisy_sign->seed + std::uint64_t(step)},
+            agg, aggregator.workspace());
+      else
+        aggregator(view, agg);
     } catch (const std::exception& e) {
       failure = e.what();
     }
@@ -443,8 +452,8 @@ int run_server(const Setup& s, const Data& data, MPI_Comm world) {
       const double e0 = MPI_Wtime();
       const double acc = demo::Mlp::accuracy(params.data(), data.test, scratch);
       t.eval += MPI_Wtime() - e0;
-      std::fprintf(stderr, "step %d/%d  test accuracy %.4f  (%.1f s)\n", step + 1, s.opt.steps,
-                   acc, MPI_Wtime() - start);
+      std::fprintf(stderr, "step %d/%d  test accuracy %.4f  (%.1f s)\n", step + 1, s.opt.steps, acc,
+                   MPI_Wtime() - start);
     }
   }
   const double total = MPI_Wtime() - start - t.eval;
@@ -467,8 +476,7 @@ int run_server(const Setup& s, const Data& data, MPI_Comm world) {
                "%.3f bcast %.3f | gather %lld bytes/step, bcast %lld bytes/step\n",
                s.rule.spec().c_str(), p, static_cast<long long>(d), s.opt.steps, step_ms,
                compute_ms, compute_sum / p * ms, comm_ms, agg_ms, update_ms, t.gather * ms,
-               t.bcast * ms, static_cast<long long>(p) * d * 4,
-               static_cast<long long>(d + 1) * 4);
+               t.bcast * ms, static_cast<long long>(p) * d * 4, static_cast<long long>(d + 1) * 4);
 
   const double acc = demo::Mlp::accuracy(params.data(), data.test, scratch);
   std::printf("final test accuracy: %.4f\n", acc);

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace robustagg::detail {
 
@@ -46,9 +48,14 @@ inline T from_key(key_t<T> k) {
   return x;
 }
 
-/// Mean of two values without overflow: a/2 + b/2 (exact when a == b).
+/// Mean of two values, correctly rounded and never outside [a, b]: (a + b)/2
+/// while the sum cannot overflow, a/2 + b/2 beyond (halving a denormal first
+/// would lose its last bit: a/2 + b/2 of two denorm_min is 0). The two forms
+/// agree bit for bit unless a half underflows; NaN and Inf take the second.
 template <class T>
 inline T midpoint(T a, T b) {
+  constexpr T kHalfMax = std::numeric_limits<T>::max() / 2;
+  if (std::fabs(a) <= kHalfMax && std::fabs(b) <= kHalfMax) return (a + b) * T(0.5);
   return a * T(0.5) + b * T(0.5);
 }
 

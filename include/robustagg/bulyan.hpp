@@ -56,8 +56,8 @@ struct Bulyan {
   std::string spec() const { return "bulyan(f=" + std::to_string(f) + ")"; }
   Index min_rows() const { return 4 * Index(f) + 3; }
   void validate(Index n, Index d) const {
-    detail::check_f(spec(), f);
-    detail::check_shape(spec(), n, d, min_rows(), "4f+3");
+    detail::check_f(*this, f);
+    detail::check_shape(*this, n, d, min_rows(), "4f+3");
   }
 
   template <class T>
@@ -89,9 +89,7 @@ struct Bulyan {
       picked[round] = g.row(best);
     }
     const RowsView<T> chosen = RowsView<T>::from_rows(picked, theta, g.cols());
-    sorted_coordinates(chosen, out, ws, AsSent{}, [beta](const key_t<T>* k, Index m) {
-      return mean_closest_to_median<T>(k, m, beta);
-    });
+    coordinate_sorted(chosen, out, ws, BulyanReducer{beta});
   }
 };
 

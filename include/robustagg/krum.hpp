@@ -6,6 +6,7 @@
 #include <string>
 
 #include "detail/checks.hpp"
+#include "detail/coordinate.hpp"
 #include "detail/distances.hpp"
 #include "detail/tiles.hpp"
 #include "gradients.hpp"
@@ -38,7 +39,11 @@ const double* krum_scores(const RowsView<T>& g, int f, Workspace& ws) {
 inline Index* rank_by_score(const double* scores, Index n, Workspace& ws) {
   Index* order = ws.get<Index>(kSlotOrder, std::size_t(n));
   std::iota(order, order + n, Index(0));
-  std::stable_sort(order, order + n, [scores](Index a, Index b) { return scores[a] < scores[b]; });
+  // std::sort with the index as tie-break: the stable order, without
+  // stable_sort's temporary buffer (steady state allocates nothing).
+  std::sort(order, order + n, [scores](Index a, Index b) {
+    return scores[a] < scores[b] || (!(scores[b] < scores[a]) && a < b);
+  });
   return order;
 }
 
@@ -54,8 +59,8 @@ struct Krum {
   std::string spec() const { return "krum(f=" + std::to_string(f) + ")"; }
   Index min_rows() const { return 2 * Index(f) + 3; }
   void validate(Index n, Index d) const {
-    detail::check_f(spec(), f);
-    detail::check_shape(spec(), n, d, min_rows(), "2f+3");
+    detail::check_f(*this, f);
+    detail::check_shape(*this, n, d, min_rows(), "2f+3");
   }
 
   template <class T>
@@ -84,29 +89,21 @@ struct MultiKrum {
   /// The number of rows averaged for n gradients.
   Index selected(Index n) const { return m == 0 ? n - f : Index(m); }
   void validate(Index n, Index d) const {
-    detail::check_f(spec(), f);
+    detail::check_f(*this, f);
     if (m < 0) detail::fail(spec(), ": m must be >= 0 (0 means n - f), got m = ", m);
-    detail::check_shape(spec(), n, d, 2 * Index(f) + 3, "2f+3");
+    detail::check_shape(*this, n, d, 2 * Index(f) + 3, "2f+3");
     if (m > n) detail::fail(spec(), " needs 1 <= m <= n = ", n, ", got m = ", m);
   }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
     const Index n = g.rows();
-    const Index d = g.cols();
     const Index k = selected(n);
     const double* scores = detail::krum_scores(g, f, ws);
     const Index* order = detail::rank_by_score(scores, n, ws);
-    double* acc = ws.get<double>(detail::kSlotScratch, std::size_t(detail::kCoordinateTile));
-    detail::for_each_tile(d, detail::kCoordinateTile, [&](Index j0, Index j1) {
-      const Index w = j1 - j0;
-      for (Index jj = 0; jj < w; ++jj) acc[jj] = 0.0;
-      for (Index s = 0; s < k; ++s) {
-        const T* r = g.row(order[s]) + j0;
-        for (Index jj = 0; jj < w; ++jj) acc[jj] += double(r[jj]);
-      }
-      for (Index jj = 0; jj < w; ++jj) out[j0 + jj] = T(acc[jj] / double(k));
-    });
+    const T** rows = ws.get<const T*>(detail::kSlotScratch, std::size_t(k));
+    for (Index s = 0; s < k; ++s) rows[s] = g.row(order[s]);  // rank order, as summed
+    detail::mean_rows(RowsView<T>::from_rows(rows, k, g.cols()), out, ws);
   }
 };
 

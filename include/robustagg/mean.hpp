@@ -4,6 +4,7 @@
 #include <string>
 
 #include "detail/checks.hpp"
+#include "detail/coordinate.hpp"
 #include "detail/tiles.hpp"
 #include "gradients.hpp"
 #include "workspace.hpp"
@@ -15,22 +16,11 @@ namespace robustagg {
 struct Mean {
   std::string spec() const { return "mean"; }
   Index min_rows() const { return 1; }
-  void validate(Index n, Index d) const { detail::check_shape(spec(), n, d, min_rows(), ""); }
+  void validate(Index n, Index d) const { detail::check_shape(*this, n, d, min_rows(), ""); }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
-    const Index n = g.rows();
-    double* acc = ws.get<double>(0, std::size_t(detail::kCoordinateTile));
-    detail::for_each_tile(g.cols(), detail::kCoordinateTile, [&](Index j0, Index j1) {
-      const Index w = j1 - j0;
-      for (Index jj = 0; jj < w; ++jj) acc[jj] = 0.0;
-      for (Index i = 0; i < n; ++i) {
-        const T* r = g.row(i) + j0;
-        for (Index jj = 0; jj < w; ++jj) acc[jj] += double(r[jj]);
-      }
-      const double inv = 1.0 / double(n);
-      for (Index jj = 0; jj < w; ++jj) out[j0 + jj] = T(acc[jj] * inv);
-    });
+    detail::mean_rows(g, out, ws);
   }
 };
 

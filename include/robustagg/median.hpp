@@ -16,14 +16,11 @@ namespace robustagg {
 struct Median {
   std::string spec() const { return "median"; }
   Index min_rows() const { return 1; }
-  void validate(Index n, Index d) const { detail::check_shape(spec(), n, d, min_rows(), ""); }
+  void validate(Index n, Index d) const { detail::check_shape(*this, n, d, min_rows(), ""); }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
-    detail::sorted_coordinates(g, out, ws, detail::AsSent{},
-                               [](const detail::key_t<T>* k, Index n) {
-                                 return detail::median_of_sorted<T>(k, n);
-                               });
+    detail::coordinate_median(g, out, ws, detail::AsSent{});
   }
 };
 

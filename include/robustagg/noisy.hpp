@@ -43,16 +43,13 @@ struct NoisyMedian {
   std::string spec() const { return detail::noisy_spec("noisy-median", b, seed); }
   Index min_rows() const { return 1; }
   void validate(Index n, Index d) const {
-    detail::check_noise_scale(spec(), b);
-    detail::check_shape(spec(), n, d, min_rows(), "");
+    detail::check_noise_scale(*this, b);
+    detail::check_shape(*this, n, d, min_rows(), "");
   }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
-    detail::sorted_coordinates(g, out, ws, detail::AddNoise{b, seed},
-                               [](const detail::key_t<T>* k, Index n) {
-                                 return detail::median_of_sorted<T>(k, n);
-                               });
+    detail::coordinate_median(g, out, ws, detail::AddNoise{b, seed});
   }
 };
 
@@ -65,8 +62,8 @@ struct NoisySignVote {
   std::string spec() const { return detail::noisy_spec("noisy-sign-vote", b, seed); }
   Index min_rows() const { return 1; }
   void validate(Index n, Index d) const {
-    detail::check_noise_scale(spec(), b);
-    detail::check_shape(spec(), n, d, min_rows(), "");
+    detail::check_noise_scale(*this, b);
+    detail::check_shape(*this, n, d, min_rows(), "");
   }
 
   template <class T>

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "detail/checks.hpp"
+#include "detail/coordinate.hpp"
 #include "detail/tiles.hpp"
 #include "gradients.hpp"
 #include "workspace.hpp"
@@ -39,11 +40,11 @@ void sign_vote_kernel(const RowsView<T>& g, T* out, Workspace& ws, Transform&& t
 struct SignVote {
   std::string spec() const { return "sign-vote"; }
   Index min_rows() const { return 1; }
-  void validate(Index n, Index d) const { detail::check_shape(spec(), n, d, min_rows(), ""); }
+  void validate(Index n, Index d) const { detail::check_shape(*this, n, d, min_rows(), ""); }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
-    detail::sign_vote_kernel(g, out, ws, detail::AsSent{});
+    detail::sign_vote_rows(g, out, ws);
   }
 };
 

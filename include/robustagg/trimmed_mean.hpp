@@ -19,17 +19,13 @@ struct TrimmedMean {
   std::string spec() const { return "trimmed-mean(f=" + std::to_string(f) + ")"; }
   Index min_rows() const { return 2 * Index(f) + 1; }
   void validate(Index n, Index d) const {
-    detail::check_f(spec(), f);
-    detail::check_shape(spec(), n, d, min_rows(), "2f+1");
+    detail::check_f(*this, f);
+    detail::check_shape(*this, n, d, min_rows(), "2f+1");
   }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
-    const Index trim = f;
-    detail::sorted_coordinates(g, out, ws, detail::AsSent{},
-                               [trim](const detail::key_t<T>* k, Index n) {
-                                 return detail::mean_of_sorted<T>(k, trim, n - trim);
-                               });
+    detail::coordinate_sorted(g, out, ws, detail::TrimmedReducer{f});
   }
 };
 

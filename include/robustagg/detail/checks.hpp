@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "../errors.hpp"
 #include "../gradients.hpp"
@@ -26,6 +27,23 @@ inline void check_f(const std::string& spec, int f) {
 
 inline void check_noise_scale(const std::string& spec, double b) {
   if (!(b >= 0.0) || !std::isfinite(b)) fail(spec, ": b must be finite and >= 0, got b = ", b);
+}
+
+/// The same checks taking the rule itself: its spec string is built only when
+/// a check fails, so a valid call allocates nothing (steady state).
+template <class Rule, class = decltype(std::declval<const Rule&>().spec())>
+inline void check_shape(const Rule& rule, Index n, Index d, Index need, const char* formula) {
+  if (n < need || d < 1) check_shape(rule.spec(), n, d, need, formula);
+}
+
+template <class Rule, class = decltype(std::declval<const Rule&>().spec())>
+inline void check_f(const Rule& rule, int f) {
+  if (f < 0) check_f(rule.spec(), f);
+}
+
+template <class Rule, class = decltype(std::declval<const Rule&>().spec())>
+inline void check_noise_scale(const Rule& rule, double b) {
+  if (!(b >= 0.0) || !std::isfinite(b)) check_noise_scale(rule.spec(), b);
 }
 
 }  // namespace robustagg::detail

@@ -1,0 +1,63 @@
+// robustagg::detail: the SIMD shim over xsimd.
+//
+// The architecture is chosen at compile time from the compiler's flags
+// (xsimd::default_arch): SSE2 on a plain x86-64 build, AVX2 or AVX-512 with
+// -march=native. The library never adds -march itself.
+#pragma once
+
+#include <cstdint>
+#include <xsimd/xsimd.hpp>
+
+#include "../gradients.hpp"
+#include "order_key.hpp"
+
+#if defined(__GNUC__)
+#define ROBUSTAGG_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ROBUSTAGG_ALWAYS_INLINE inline
+#endif
+
+namespace robustagg::detail {
+
+using simd_arch = xsimd::default_arch;
+
+template <class T>
+using vec = xsimd::batch<T, simd_arch>;
+
+/// Batch of order keys (int32 lanes for float, int64 lanes for double).
+template <class T>
+using kvec = xsimd::batch<key_t<T>, simd_arch>;
+
+/// Lanes per batch of T.
+template <class T>
+inline constexpr Index simd_width = Index(vec<T>::size);
+
+/// The compile-time SIMD architecture ("sse2", "avx2", "avx512bw", ...).
+inline const char* simd_arch_name() { return simd_arch::name(); }
+
+/// Order keys of a batch (IEEE total order as signed integers; see order_key.hpp).
+template <class T>
+ROBUSTAGG_ALWAYS_INLINE kvec<T> to_keys(const vec<T>& x) {
+  using K = key_t<T>;
+  constexpr int kShift = int(sizeof(K) * 8 - 1);
+  constexpr K kMagnitude = static_cast<K>(~(K(1) << kShift));
+  const kvec<T> b = xsimd::bitwise_cast<kvec<T>>(x);
+  return b ^ ((b >> kShift) & kvec<T>(kMagnitude));
+}
+
+/// The inverse of to_keys.
+template <class T>
+ROBUSTAGG_ALWAYS_INLINE vec<T> from_keys(const kvec<T>& k) {
+  using K = key_t<T>;
+  constexpr int kShift = int(sizeof(K) * 8 - 1);
+  constexpr K kMagnitude = static_cast<K>(~(K(1) << kShift));
+  return xsimd::bitwise_cast<vec<T>>(k ^ ((k >> kShift) & kvec<T>(kMagnitude)));
+}
+
+/// Loads a batch of keys from W values at p.
+template <class T>
+ROBUSTAGG_ALWAYS_INLINE kvec<T> load_keys(const T* p) {
+  return to_keys<T>(vec<T>::load_unaligned(p));
+}
+
+}  // namespace robustagg::detail

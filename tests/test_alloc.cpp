@@ -1,0 +1,136 @@
+// Steady state allocates nothing: the second and later aggregations with a
+// reused Workspace and output allocate 0 times, for every rule, on one thread
+// and on several.
+//
+// This file replaces the global operator new/delete for the whole test binary
+// (all tests/test_*.cpp link into one program). The replacement only counts
+// while `counting` is set, from any thread, and otherwise behaves like the
+// default (malloc / aligned_alloc).
+#include <catch2/catch.hpp>
+
+#if defined(__GNUC__) && !defined(__clang__)
+// The replacement pairs malloc/aligned_alloc with free throughout; GCC cannot
+// see that operator new here is that malloc.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <random>
+#include <robustagg/robustagg.hpp>
+#include <string>
+#include <vector>
+
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+
+void* allocate(std::size_t size, std::size_t align) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (size == 0) size = 1;
+  void* p = nullptr;
+  if (align <= alignof(std::max_align_t)) {
+    p = std::malloc(size);
+  } else {
+    const std::size_t rounded = (size + align - 1) / align * align;
+    p = std::aligned_alloc(align, rounded);
+  }
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (void* p = allocate(size, 0)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  if (void* p = allocate(size, 0)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, std::align_val_t a) {
+  if (void* p = allocate(size, std::size_t(a))) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t a) {
+  if (void* p = allocate(size, std::size_t(a))) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size, 0); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size, 0); }
+void* operator new(std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocate(size, std::size_t(a));
+}
+void* operator new[](std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocate(size, std::size_t(a));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace ra = robustagg;
+using ra::Index;
+
+namespace {
+
+/// Allocations made by fn() (on any thread).
+template <class Fn>
+long count_allocations(Fn&& fn) {
+  allocations.store(0);
+  counting.store(true);
+  fn();
+  counting.store(false);
+  return allocations.load();
+}
+
+}  // namespace
+
+TEST_CASE("the allocation counter counts", "[alloc]") {
+  // A direct call of the allocation function (a new-expression could be elided).
+  const long c = count_allocations([] { ::operator delete(::operator new(64)); });
+  CHECK(c == 1);
+  CHECK(count_allocations([] {}) == 0);
+}
+
+TEMPLATE_TEST_CASE("steady-state aggregation allocates nothing", "[alloc]", float, double) {
+  using T = TestType;
+  const std::vector<std::string> specs = {
+      "mean",      "median",    "trimmed-mean(f=3)", "sign-vote",   "noisy-median(b=0.3, seed=5)",
+      "noisy-sign-vote(b=0.3, seed=5)", "krum(f=3)", "multi-krum(f=3, m=5)", "bulyan(f=3)"};
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> normal;
+  for (Index n : {Index(15), Index(51)}) {
+    // Small d runs on the calling thread; large d (n * d >= 2^18) on the pool.
+    for (Index d : {Index(1000) + 3, Index(20000) + 3}) {
+      ra::GradientMatrix<T> g(n, d);
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < d; ++j) g(i, j) = T(normal(rng));
+      for (int threads : {1, 2}) {
+        ra::set_num_threads(threads);
+        for (const std::string& spec : specs) {
+          const ra::AnyRule rule = ra::parse_rule(spec);
+          ra::Workspace ws;
+          ra::Vector<T> out;
+          ra::aggregate(g, rule, out, ws);  // first call: workspace and pool grow
+          ra::aggregate(g, rule, out, ws);
+          const long c = count_allocations([&] {
+            ra::aggregate(g, rule, out, ws);
+            ra::aggregate(g, rule, out, ws);
+          });
+          INFO(spec << ", n = " << n << ", d = " << d << ", threads = " << threads);
+          CHECK(c == 0);
+        }
+      }
+    }
+  }
+  ra::set_num_threads(0);
+}

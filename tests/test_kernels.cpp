@@ -1,0 +1,330 @@
+// The SIMD kernels (networks, coordinate engine, distance engine) against
+// their plain scalar forms: sorting networks by the 0-1 principle, every
+// coordinate kernel bitwise against the portable per-coordinate sort over d
+// around the SIMD width W and n on both sides of the fixed/run-time/scalar
+// network bounds, the distance engine against double distances (relative
+// error), and the float-overflow path of the distance engine.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <robustagg/robustagg.hpp>
+#include <vector>
+
+namespace ra = robustagg;
+namespace rd = robustagg::detail;
+using ra::Index;
+
+namespace {
+
+/// Applies a comparator list to plain integers (the network's definition).
+void apply_scalar(int* v, const rd::Comparator* net, int count) {
+  for (int c = 0; c < count; ++c) {
+    const int a = v[net[c].lo], b = v[net[c].hi];
+    if (net[c].kind & 1) v[net[c].lo] = std::min(a, b);
+    if (net[c].kind & 2) v[net[c].hi] = std::max(a, b);
+  }
+}
+
+/// True when the network sorts (or, for outputs [first, last), selects) every
+/// 0-1 input of n wires: by the 0-1 principle, then every input.
+bool zero_one_ok(int n, const rd::Comparator* net, int count, int first, int last) {
+  std::vector<int> v(static_cast<std::size_t>(n));
+  for (std::uint32_t bits = 0; bits < (1u << n); ++bits) {
+    int ones = 0;
+    for (int w = 0; w < n; ++w) ones += v[std::size_t(w)] = int((bits >> w) & 1u);
+    apply_scalar(v.data(), net, count);
+    for (int w = first; w < last; ++w)
+      if (v[std::size_t(w)] != int(w >= n - ones)) return false;
+  }
+  return true;
+}
+
+template <class T>
+T special(std::mt19937_64& rng) {
+  constexpr T kInf = std::numeric_limits<T>::infinity();
+  const T options[] = {std::numeric_limits<T>::quiet_NaN(), -std::numeric_limits<T>::quiet_NaN(),
+                       kInf, -kInf, T(0), -T(0), T(1), T(-1), std::numeric_limits<T>::max(),
+                       std::numeric_limits<T>::denorm_min()};
+  return options[rng() % (sizeof options / sizeof options[0])];
+}
+
+/// n x d: random normals, some small-integer ties, and (when `hostile`) some
+/// NaN, +-Inf, signed zeros and extremes.
+template <class T>
+ra::GradientMatrix<T> make(Index n, Index d, std::uint64_t seed, bool hostile) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  ra::GradientMatrix<T> g(n, d);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < d; ++j) {
+      const auto r = rng() % 16;
+      if (hostile && r == 0)
+        g(i, j) = special<T>(rng);
+      else if (r < 4)
+        g(i, j) = T(int(rng() % 5) - 2);  // ties
+      else
+        g(i, j) = T(normal(rng));
+    }
+  return g;
+}
+
+/// Bitwise equality; any two NaNs count as equal (the sign and payload of a
+/// NaN made by arithmetic, e.g. the midpoint of two NaNs, depend on operand
+/// order, which the compiler may swap in the portable code).
+template <class T>
+bool same_bits(const T* a, const T* b, Index d, Index* where) {
+  for (Index j = 0; j < d; ++j)
+    if (std::memcmp(a + j, b + j, sizeof(T)) != 0 && !(std::isnan(a[j]) && std::isnan(b[j]))) {
+      *where = j;
+      return false;
+    }
+  return true;
+}
+
+template <class T, class Reduce>
+std::vector<T> portable(const ra::GradientMatrix<T>& g, Reduce reduce) {
+  ra::Workspace ws;
+  std::vector<T> out(std::size_t(g.cols()));
+  const auto view = ra::RowsView<T>::strided(g.data(), g.rows(), g.cols(), g.cols());
+  rd::sorted_coordinates(view, out.data(), ws, rd::AsSent{}, reduce);
+  return out;
+}
+
+const std::vector<Index> kRows = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 24, 25, 31, 32, 33, 40, 51, 64, 101, 257, 300};
+
+template <class T>
+std::vector<Index> dims() {
+  const Index W = rd::simd_width<T>;
+  return {1, W - 1, W, W + 1, 2 * W + 1, 255, 256, 257, 1000 + W / 2};
+}
+
+}  // namespace
+
+TEST_CASE("Batcher networks sort and select every 0-1 input", "[kernels][networks]") {
+  for (int n = 1; n <= 18; ++n) {
+    std::vector<rd::Comparator> net(std::size_t(rd::batcher_size(n)) + 1);
+    const int count = rd::batcher_network(n, net.data());
+    INFO("n = " << n << ", comparators = " << count);
+    CHECK(zero_one_ok(n, net.data(), count, 0, n));
+    const int kept = rd::prune_network(net.data(), count, (n - 1) / 2, n / 2 + 1);
+    CHECK(kept <= count);
+    CHECK(zero_one_ok(n, net.data(), kept, (n - 1) / 2, n / 2 + 1));
+  }
+}
+
+TEST_CASE("compile-time networks equal the run-time generator", "[kernels][networks]") {
+  CHECK(rd::SortNetwork<15>::value.count == rd::batcher_size(15));
+  CHECK(rd::SortNetwork<32>::value.count == rd::batcher_size(32));
+  CHECK(rd::MedianNetwork<15>::value.count < rd::SortNetwork<15>::value.count);
+  // A median network is a pruned sort network: n = 2 is one comparator of
+  // which both outputs are needed (the two middle values).
+  CHECK(rd::MedianNetwork<2>::value.count == 1);
+  CHECK(rd::MedianNetwork<2>::value.c[0].kind == 3);
+  CHECK(rd::MedianNetwork<3>::value.count == 3);
+}
+
+TEST_CASE("large run-time networks sort random permutations", "[kernels][networks]") {
+  std::mt19937_64 rng(7);
+  for (int n : {19, 33, 64, 100, 101, 200, 256}) {
+    std::vector<rd::Comparator> net(std::size_t(rd::batcher_size(n)));
+    const int count = rd::batcher_network(n, net.data());
+    for (int trial = 0; trial < 50; ++trial) {
+      std::vector<int> v(static_cast<std::size_t>(n));
+      for (int i = 0; i < n; ++i) v[std::size_t(i)] = int(rng() % 40);  // with ties
+      std::vector<int> want = v;
+      std::sort(want.begin(), want.end());
+      apply_scalar(v.data(), net.data(), count);
+      REQUIRE(v == want);
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("coordinate kernels equal the portable per-coordinate sort", "[kernels][coordinate]",
+                   float, double) {
+  using T = TestType;
+  using K = rd::key_t<T>;
+  for (Index n : kRows) {
+    for (Index d : dims<T>()) {
+      if (n > 64 && d > 300) continue;  // keep the suite quick
+      for (bool hostile : {false, true}) {
+        const auto g = make<T>(n, d, std::uint64_t(n * 1000003 + d * 7 + hostile), hostile);
+        INFO("n = " << n << ", d = " << d << ", hostile = " << hostile << ", W = " << rd::simd_width<T>);
+        Index where = -1;
+
+        auto med = ra::aggregate(g, ra::Median{});
+        const auto med_ref = portable<T>(g, [](const K* k, Index m) { return rd::median_of_sorted<T>(k, m); });
+        CHECK(same_bits(med.data(), med_ref.data(), d, &where));
+
+        for (Index f : {Index(0), Index(1), (n - 1) / 4, (n - 1) / 2}) {
+          if (2 * f + 1 > n) continue;
+          auto tm = ra::aggregate(g, ra::TrimmedMean{int(f)});
+          const auto tm_ref =
+              portable<T>(g, [f](const K* k, Index m) { return rd::mean_of_sorted<T>(k, f, m - f); });
+          INFO("trimmed-mean f = " << f);
+          CHECK(same_bits(tm.data(), tm_ref.data(), d, &where));
+        }
+
+        // Bulyan's coordinate step on all n rows, for every beta it admits.
+        for (Index fb = 0; 4 * fb + 3 <= n + 2 * fb && fb <= 6; ++fb) {
+          const Index beta = n - 2 * fb;
+          if (beta < 1) break;
+          std::vector<T> out(static_cast<std::size_t>(d));
+          ra::Workspace ws;
+          rd::coordinate_sorted(ra::RowsView<T>::strided(g.data(), n, d, d), out.data(), ws,
+                                rd::BulyanReducer{beta});
+          const auto ref = portable<T>(g, [beta](const K* k, Index m) {
+            return rd::mean_closest_to_median<T>(k, m, beta);
+          });
+          INFO("bulyan step beta = " << beta);
+          CHECK(same_bits(out.data(), ref.data(), d, &where));
+        }
+
+        const ra::NoisyMedian nm{0.5, 11};
+        auto noisy = ra::aggregate(g, nm);
+        std::vector<T> noisy_ref(static_cast<std::size_t>(d));
+        {
+          ra::Workspace ws;
+          rd::sorted_coordinates(ra::RowsView<T>::strided(g.data(), n, d, d), noisy_ref.data(), ws,
+                                 rd::AddNoise{0.5, 11},
+                                 [](const K* k, Index m) { return rd::median_of_sorted<T>(k, m); });
+        }
+        CHECK(same_bits(noisy.data(), noisy_ref.data(), d, &where));
+
+        // Mean and sign vote: their definitions, summed in double.
+        auto mean = ra::aggregate(g, ra::Mean{});
+        auto sv = ra::aggregate(g, ra::SignVote{});
+        for (Index j = 0; j < d; ++j) {
+          double s = 0.0;
+          int votes = 0;
+          for (Index i = 0; i < n; ++i) {
+            s += double(g(i, j));
+            votes += int(g(i, j) > T(0)) - int(g(i, j) < T(0));
+          }
+          const T m = T(s / double(n));
+          if (!(std::memcmp(&m, &mean[j], sizeof(T)) == 0 || (std::isnan(m) && std::isnan(mean[j])))) {
+            FAIL_CHECK("mean differs at j = " << j << ": " << mean[j] << " vs " << m);
+            break;
+          }
+          if (sv[j] != T((votes > 0) - (votes < 0))) {
+            FAIL_CHECK("sign vote differs at j = " << j);
+            break;
+          }
+        }
+        if (where >= 0) FAIL_CHECK("first difference at j = " << where);
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("distance engine matches double distances", "[kernels][distances]", float, double) {
+  using T = TestType;
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-13;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  for (Index n : {Index(2), Index(3), Index(9), Index(15), Index(17), Index(40)}) {
+    for (Index d : {Index(1), Index(15), Index(17), Index(2047), Index(2049), Index(20000)}) {
+      for (double centre : {0.0, 1e3, 1e6}) {
+        // Nearly equal rows far from the origin: centre + 1e-3 * noise. The
+        // differences are exact in T; the squares and sums are what is tested.
+        ra::GradientMatrix<T> g(n, d);
+        for (Index j = 0; j < d; ++j) {
+          const double c = centre * (1.0 + 0.1 * normal(rng));
+          for (Index i = 0; i < n; ++i) g(i, j) = T(c + (centre == 0.0 ? 1.0 : 1e-3 * centre * 1e-3) * normal(rng));
+        }
+        std::vector<double> D(std::size_t(n * n)), R(std::size_t(n * n));
+        ra::Workspace ws;
+        const auto view = ra::RowsView<T>::strided(g.data(), n, d, d);
+        rd::pairwise_sq_distances(view, D.data(), ws);
+        // Reference: exact differences of the stored values, double sums.
+        double worst = 0.0;
+        for (Index a = 0; a < n; ++a)
+          for (Index b = 0; b < n; ++b) {
+            double s = 0.0;
+            for (Index j = 0; j < d; ++j) {
+              const double t = double(g(a, j)) - double(g(b, j));
+              s += t * t;
+            }
+            R[std::size_t(a * n + b)] = s;
+            const double got = D[std::size_t(a * n + b)];
+            if (a == b) {
+              REQUIRE(got == 0.0);
+            } else if (s > 0) {
+              worst = std::max(worst, std::fabs(got - s) / s);
+            } else {
+              REQUIRE(got == 0.0);
+            }
+          }
+        INFO("n = " << n << ", d = " << d << ", centre = " << centre);
+        CHECK(worst <= tol);
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("distance engine: non-finite rows are infinitely far", "[kernels][distances]", float,
+                   double) {
+  using T = TestType;
+  const Index n = 6, d = 3000;
+  auto g = make<T>(n, d, 5, false);
+  g(2, 2999) = std::numeric_limits<T>::quiet_NaN();  // in the scalar tail of the last tile
+  g(4, 5) = -std::numeric_limits<T>::infinity();
+  std::vector<double> D(std::size_t(n * n));
+  ra::Workspace ws;
+  rd::pairwise_sq_distances(ra::RowsView<T>::strided(g.data(), n, d, d), D.data(), ws);
+  for (Index a = 0; a < n; ++a)
+    for (Index b = 0; b < n; ++b) {
+      const double v = D[std::size_t(a * n + b)];
+      if (a == b)
+        CHECK(v == 0.0);
+      else if (a == 2 || b == 2 || a == 4 || b == 4)
+        CHECK(std::isinf(v));
+      else
+        CHECK(std::isfinite(v));
+    }
+}
+
+TEST_CASE("Krum picks an honest row when float squares overflow", "[kernels][distances]") {
+  // Honest rows ~1e19 apart: (1e19)^2 = 1e38 per coordinate, so a float sum
+  // over a run overflows; the engine recomputes such runs in double. The
+  // attacker sits at 1e38, farther from everyone than any honest row.
+  const Index n = 7, d = 1000;
+  const int f = 1;
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  ra::GradientMatrix<float> g(n, d);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < d; ++j) g(i, j) = float(1e19 * u(rng));
+  for (Index j = 0; j < d; ++j) g(3, j) = 1e38f;
+  std::vector<double> D(std::size_t(n * n));
+  ra::Workspace ws;
+  rd::pairwise_sq_distances(ra::RowsView<float>::strided(g.data(), n, d, d), D.data(), ws);
+  for (Index a = 0; a < n; ++a)
+    for (Index b = 0; b < n; ++b) {
+      if (a == b) continue;
+      double s = 0.0;
+      for (Index j = 0; j < d; ++j) {
+        const double t = double(g(a, j)) - double(g(b, j));
+        s += t * t;
+      }
+      CHECK(std::isfinite(D[std::size_t(a * n + b)]));
+      CHECK(std::fabs(D[std::size_t(a * n + b)] - s) <= 1e-6 * s);
+    }
+  const ra::Vector<float> out = ra::aggregate(g, ra::Krum{f});
+  bool honest = false;
+  for (Index i = 0; i < n; ++i)
+    if (i != 3 && out == g.row(i).transpose()) honest = true;
+  CHECK(honest);
+  const ra::Vector<float> mk = ra::aggregate(g, ra::MultiKrum{f, 2});
+  CHECK(std::fabs(mk[0]) < 1e20f);
+}
+
+TEST_CASE("SIMD architecture is reported", "[kernels]") {
+  const std::string name = rd::simd_arch_name();
+  CHECK(!name.empty());
+  CHECK(rd::simd_width<float> >= 1);
+  CHECK(rd::simd_width<float> == 2 * rd::simd_width<double>);
+}

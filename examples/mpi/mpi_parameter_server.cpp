@@ -69,9 +69,13 @@ constexpr const char* kUsage =
     "  --steps N          training steps (default 300)\n"
     "  --batch B          mini-batch size per worker (default 32)\n"
     "  --lr LR            learning rate (default 0.2, or 0.002 for sign-vote rules)\n"
-    "  --seed S           seed for initialisation, batches and attacks (default 1)\n"
+    "  --seed S           seed of the data split, initialisation, batches, random\n"
+    "                     placement and attack noise (default 1)\n"
     "  --data FILE        digits CSV (.csv or .csv.gz; default: the source tree's\n"
     "                     examples/data/digits.csv.gz)\n"
+    "  --threads T        threads the server's aggregation may use (default 0: the\n"
+    "                     library's default, the hardware concurrency; inputs below\n"
+    "                     ~2^18 values run on one thread anyway)\n"
     "  --log-every K      progress line on stderr every K steps (default 50; 0: none)\n"
     "  --help             this text\n"
     "\n"
@@ -90,6 +94,7 @@ struct Options {
   std::uint64_t seed = 1;
   std::string data = ROBUSTAGG_DIGITS_CSV;
   int log_every = 50;
+  int threads = 0;
   bool help = false;
 };
 
@@ -147,6 +152,8 @@ Options parse_args(int argc, char** argv) {
       o.seed = std::uint64_t(parse_integer(a, value(), 0, (1LL << 62)));
     } else if (a == "--data") {
       o.data = value();
+    } else if (a == "--threads") {
+      o.threads = int(parse_integer(a, value(), 0, robustagg::kMaxThreads));
     } else if (a == "--log-every") {
       o.log_every = int(parse_integer(a, value(), 0, 1 << 30));
     } else {
@@ -395,6 +402,7 @@ int run_server(const Setup& s, const Data& data, MPI_Comm world) {
   std::vector<Index> byz_rows;
   for (int i = 0; i < p; ++i)
     if (s.byzantine[i]) byz_rows.push_back(i);
+  robustagg::set_num_threads(s.opt.threads);
   robustagg::Aggregator<> aggregator(s.rule);
   const auto* noisy_median = s.rule.target<robustagg::NoisyMedian>();
   const auto* noisy_sign = s.rule.target<robustagg::NoisySignVote>();

@@ -58,10 +58,10 @@ robustagg_mpi_test(mpi_ps_detox_alie accuracy 0.85
   --rule "detox(r=3, outer=median)" --byzantine 3 --attack alie --steps 300 --seed 1)
 robustagg_mpi_test(mpi_ps_detox_reverse accuracy 0.85
   --rule "detox(r=3, outer=median)" --byzantine 3 --attack reverse --steps 300 --seed 2)
-# The control: the same attack does land (the plain mean diverges: 0.0 on
-# seeds 1..10, NaN weights count every image wrong).
+# The control: the same attack does land (the plain mean diverges within 20
+# steps: 0.0 on seeds 1..10, NaN weights count every image wrong).
 robustagg_mpi_test(mpi_ps_mean_reverse accuracy 0:0.5
-  --rule mean --byzantine 3 --attack reverse --steps 300 --seed 2)
+  --rule mean --byzantine 3 --attack reverse --steps 100 --seed 2)
 # Bad configurations: every rank fails with one message, no hang.
 robustagg_mpi_test(mpi_ps_error_detox_groups error
   "needs the number of gradients to be a multiple of r = 7, got 15" --rule "detox(r=7)" --steps 5)

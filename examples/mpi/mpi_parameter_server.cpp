@@ -27,6 +27,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <limits>
 #include <numeric>
 #include <robustagg/attacks.hpp>
 #include <robustagg/detox.hpp>
@@ -222,6 +223,8 @@ Setup validate(int argc, char** argv, int world) {
   s.rule = robustagg::parse_rule(s.opt.rule);
   if (const auto* detox = s.rule.target<robustagg::Detox>()) s.r = detox->r;
   s.d = demo::Mlp::kParams;
+  if (Index(s.p) * s.d > Index(std::numeric_limits<int>::max()))  // MPI counts are int
+    bad("p * d = " + std::to_string(Index(s.p) * s.d) + " values do not fit one MPI_Gatherv");
   if (s.opt.lr == 0) s.opt.lr = returns_signs(s.rule) ? 0.002 : 0.2;
   if (s.opt.byzantine > s.p)
     bad("--byzantine " + std::to_string(s.opt.byzantine) + " is more than the " +

@@ -110,6 +110,16 @@ inline constexpr Index kParallelTile = 16384;
 inline constexpr std::size_t kSlotRowPointers = 8;
 inline constexpr std::size_t kSlotNetwork = 9;
 
+/// detail::midpoint lane by lane: (a + b) / 2 when neither half-sum can
+/// overflow (exact for denormals), else a / 2 + b / 2.
+template <class T>
+ROBUSTAGG_ALWAYS_INLINE vec<T> midpoint_batch(const vec<T>& a, const vec<T>& b) {
+  const vec<T> half(T(0.5));
+  const vec<T> half_max(std::numeric_limits<T>::max() / 2);
+  const auto small = (xsimd::abs(a) <= half_max) & (xsimd::abs(b) <= half_max);
+  return xsimd::select(small, (a + b) * half, a * half + b * half);
+}
+
 template <class T>
 using block_fn = void (*)(const T* const* rows, Index j0, Index count, T* dst);
 
@@ -126,8 +136,7 @@ void median_block(const T* const* rows, Index j0, Index count, T* dst) {
     if constexpr (N % 2 == 1) {
       from_keys<T>(v[N / 2]).store_unaligned(dst + j);
     } else {
-      const vec<T> half(T(0.5));
-      (from_keys<T>(v[N / 2 - 1]) * half + from_keys<T>(v[N / 2]) * half).store_unaligned(dst + j);
+      midpoint_batch<T>(from_keys<T>(v[N / 2 - 1]), from_keys<T>(v[N / 2])).store_unaligned(dst + j);
     }
   }
 }
@@ -169,8 +178,7 @@ void median_block_dynamic(const T* const* rows, Index n, Index j0, Index count, 
     if (n % 2 == 1) {
       from_keys<T>(v[n / 2]).store_unaligned(dst + j);
     } else {
-      const vec<T> half(T(0.5));
-      (from_keys<T>(v[n / 2 - 1]) * half + from_keys<T>(v[n / 2]) * half).store_unaligned(dst + j);
+      midpoint_batch<T>(from_keys<T>(v[n / 2 - 1]), from_keys<T>(v[n / 2])).store_unaligned(dst + j);
     }
   }
 }
@@ -256,7 +264,9 @@ struct BulyanReducer {
       auto value = [&](Index i) { return D::load_unaligned(s + i * W + h); };
       auto dist = [&](const D& v) {
         const D t = xsimd::abs(v - med);
-        return xsimd::select(t != t, inf, t);
+        // xsimd::isnan, not t != t: xsimd 8.1 compiles != on AVX/AVX-512 as an
+        // ordered compare (NaN != NaN is false there).
+        return xsimd::select(xsimd::isnan(t), inf, t);
       };
       D lo(0.0);
       D hi = D(double(theta));  // window [lo, hi), as exact small integers

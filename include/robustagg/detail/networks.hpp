@@ -72,9 +72,12 @@ constexpr int prune_network(Comparator* net, int count, int first, int last) {
   return kept;
 }
 
-/// Largest n with a compile-time (unrolled, register-resident) network;
-/// chosen by measurement (docs/performance.md): at n = 32 the unrolled network
-/// still beats the comparator-list form, and the code size stays moderate.
+/// Largest n with a compile-time (unrolled, register-resident) network: 32
+/// batches fill the 32 AVX-512 registers, and 2 types x 2 kinds x 32 networks
+/// keep the compile time moderate. Above it a run-time comparator list over
+/// batches in L1 (still far faster than the per-coordinate sort, see
+/// docs/performance.md, n = 51 and 101), and above kMaxNetworkWires the
+/// portable per-coordinate sort.
 inline constexpr int kMaxFixedNetwork = 32;
 
 template <int N>

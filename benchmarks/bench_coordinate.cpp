@@ -1,0 +1,97 @@
+// Coordinate-wise rules (mean, median, trimmed mean, sign vote, noisy median,
+// noisy sign vote) over n in {5, 15, 25, 51, 101} and d in {1e5, 1e7}, float,
+// with the baselines in the same binary: the read-pass roofline (1 thread and
+// all threads), a per-coordinate std::nth_element median and Eigen's column
+// mean. Every rule reports x_roofline (time / roofline time of its shape).
+//
+// The noisy rules draw one Gaussian per value with the scalar libm
+// generator, so they run at d = 1e5 only (d = 1e7 would take seconds per call).
+#include <algorithm>
+#include <vector>
+
+#include "bench_common.hpp"
+
+namespace bench {
+namespace {
+
+/// Per-coordinate median with std::nth_element: gather a column, select the
+/// middle (and the largest below it for even n). Single thread.
+void nth_element_median(const ra::GradientMatrix<float>& g, float* out, std::vector<float>& col) {
+  const Index n = g.rows(), d = g.cols();
+  col.resize(static_cast<std::size_t>(n));
+  const float* base = g.data();
+  for (Index j = 0; j < d; ++j) {
+    for (Index i = 0; i < n; ++i) col[std::size_t(i)] = base[i * d + j];
+    auto mid = col.begin() + n / 2;
+    std::nth_element(col.begin(), mid, col.end());
+    if (n % 2 == 1) {
+      out[j] = *mid;
+    } else {
+      const float lo = *std::max_element(col.begin(), mid);
+      out[j] = lo * 0.5f + *mid * 0.5f;
+    }
+  }
+}
+
+void register_all() {
+  for (Index d : dims()) {
+    for (Index n : row_counts()) {
+      register_read_pass(n, d);
+      const int f = f_for(n);
+      register_rule("BM_Mean", n, d, [](benchmark::State& s, Index n, Index d, int t) {
+        rule_benchmark(s, n, d, t, ra::Mean{});
+      });
+      register_rule("BM_Median", n, d, [](benchmark::State& s, Index n, Index d, int t) {
+        rule_benchmark(s, n, d, t, ra::Median{});
+      });
+      if (n <= 25)  // the same kernel on one thread, against the one-thread baseline
+        register_rule("BM_Median", n, d, [](benchmark::State& s, Index n, Index d, int t) {
+          rule_benchmark(s, n, d, t, ra::Median{});
+        }, 1);
+      register_rule("BM_TrimmedMean", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
+        rule_benchmark(s, n, d, t, ra::TrimmedMean{f});
+      });
+      register_rule("BM_SignVote", n, d, [](benchmark::State& s, Index n, Index d, int t) {
+        rule_benchmark(s, n, d, t, ra::SignVote{});
+      });
+      if (d <= 100000) {
+        register_rule("BM_NoisyMedian", n, d, [](benchmark::State& s, Index n, Index d, int t) {
+          rule_benchmark(s, n, d, t, ra::NoisyMedian{0.1, 1});
+        });
+        register_rule("BM_NoisySignVote", n, d, [](benchmark::State& s, Index n, Index d, int t) {
+          rule_benchmark(s, n, d, t, ra::NoisySignVote{0.1, 1});
+        });
+      }
+      // Baselines (single thread).
+      if (d <= 100000 || n <= 25)
+        register_rule("BM_NthElementMedian", n, d, [](benchmark::State& s, Index n, Index d, int) {
+          const auto& g = Inputs::get(n, d);
+          std::vector<float> out(static_cast<std::size_t>(d)), col;
+          run_timed(s, n, d, 1, [&] {
+            nth_element_median(g, out.data(), col);
+            benchmark::DoNotOptimize(out.data());
+          });
+        }, 1);
+      register_rule("BM_EigenColMean", n, d, [](benchmark::State& s, Index n, Index d, int) {
+        const auto& g = Inputs::get(n, d);
+        Eigen::RowVectorXf out(d);
+        run_timed(s, n, d, 1, [&] {
+          out.noalias() = g.colwise().mean();
+          benchmark::DoNotOptimize(out.data());
+        });
+      }, 1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  bench::register_all();
+  benchmark::AddCustomContext("simd_arch", robustagg::detail::simd_arch_name());
+  benchmark::AddCustomContext("threads", std::to_string(robustagg::num_threads()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}

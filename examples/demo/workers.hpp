@@ -4,6 +4,7 @@
 // robustagg::GradientMatrix<float>. Shared by the demo and the MPI example.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -21,14 +22,23 @@ using robustagg::Index;
 /// Byzantine worker ids among p workers in groups of r consecutive workers,
 /// placed as the DETOX paper's worst case: the adversary fills groups with
 /// ceil(r/2) Byzantines each (capturing their votes) while it can, and puts
-/// any remainder in the next group (where it is outvoted). r = 1: workers
-/// 0..q-1. The same ids serve the plain rules (for which the placement does
-/// not matter).
+/// any remainder in the next group (where it is outvoted); once every group
+/// holds a majority, the rest fill the first free workers. r = 1: workers
+/// 0..q-1. Returns min(q, p) ids in ascending order. The same ids serve the
+/// plain rules (for which the placement does not matter).
 inline std::vector<Index> byzantine_workers(Index p, Index q, Index r) {
-  std::vector<Index> ids;
+  std::vector<char> chosen(static_cast<std::size_t>(std::max<Index>(p, 0)), 0);
+  const Index want = std::min(q, p);
   const Index per_group = (r + 1) / 2;
-  for (Index g = 0; Index(ids.size()) < q && g * r < p; ++g)
-    for (Index k = 0; k < per_group && Index(ids.size()) < q; ++k) ids.push_back(g * r + k);
+  Index placed = 0;
+  for (Index g = 0; placed < want && g * r < p; ++g)
+    for (Index k = 0; k < per_group && placed < want && g * r + k < p; ++k)
+      chosen[std::size_t(g * r + k)] = 1, ++placed;
+  for (Index i = 0; i < p && placed < want; ++i)
+    if (!chosen[std::size_t(i)]) chosen[std::size_t(i)] = 1, ++placed;
+  std::vector<Index> ids;
+  for (Index i = 0; i < p; ++i)
+    if (chosen[std::size_t(i)]) ids.push_back(i);
   return ids;
 }
 

@@ -172,11 +172,7 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
 std::vector<char> choose_byzantine(const Options& o, int p, int r) {
   std::vector<char> byz(static_cast<std::size_t>(p), 0);
   if (o.placement == "worst") {
-    int placed = 0;
-    for (Index i : demo::byzantine_workers(p, o.byzantine, r)) byz[std::size_t(i)] = 1, ++placed;
-    // Once every group holds a majority, the rest go to the first free workers.
-    for (int i = 0; i < p && placed < o.byzantine; ++i)
-      if (!byz[std::size_t(i)]) byz[std::size_t(i)] = 1, ++placed;
+    for (Index i : demo::byzantine_workers(p, o.byzantine, r)) byz[std::size_t(i)] = 1;
     return byz;
   }
   std::vector<int> order(static_cast<std::size_t>(p));

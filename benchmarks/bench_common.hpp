@@ -3,7 +3,8 @@
 //
 // Every benchmark of a shape (n, d) runs after that shape's two read-pass
 // baselines (one thread, all threads); the faster of the two is the roofline:
-// the time to read the n x d input once. A rule's x_roofline is its time per
+// the time to read the n x d input once (the faster of two access patterns,
+// see read_pass). A rule's x_roofline is its time per
 // aggregation divided by that roofline.
 #pragma once
 
@@ -75,33 +76,50 @@ inline std::map<std::pair<Index, Index>, double>& rooflines() {
   return m;
 }
 
-/// Reads every value of g once, on `threads` threads (tiles of 16384
-/// coordinates, as the kernels split the work).
-inline float read_pass(const ra::GradientMatrix<float>& g, int threads) {
+/// Reads every value of g once on `threads` threads. Pattern 0: each thread
+/// reads one contiguous slab of every row, row after row (long sequential
+/// streams). Pattern 1: tiles of 16384 coordinates, all n rows at the same
+/// coordinate (n concurrent streams, as the network kernels read). Which is
+/// faster depends on n (on the development machine, n concurrent streams
+/// win up to ~16 rows and lose by 3x beyond): the roofline takes the faster.
+inline float read_pass(const ra::GradientMatrix<float>& g, int threads, int pattern) {
   namespace rd = ra::detail;
   using V = rd::vec<float>;
   constexpr Index W = rd::simd_width<float>;
   const Index n = g.rows(), d = g.cols();
-  const Index tiles = rd::tile_count(d, rd::kParallelTile);
+  const Index slab = pattern == 0 ? (d + threads - 1) / threads : rd::kParallelTile;
+  const Index tiles = rd::tile_count(d, slab);
   float partial[ra::kMaxThreads] = {};
   rd::parallel_for(tiles, std::min<int>(threads, int(tiles)), [&](Index t, int tid) {
-    const Index j0 = t * rd::kParallelTile, j1 = std::min(d, j0 + rd::kParallelTile);
-    // All n row streams at once, 4 batches per row per step: the access
-    // pattern of the coordinate kernels.
+    const Index j0 = t * slab, j1 = std::min(d, j0 + slab);
     V a0(0.f), a1(0.f), a2(0.f), a3(0.f);
     const float* base = g.data();
-    Index j = j0;
-    for (; j + 4 * W <= j1; j += 4 * W) {
+    if (pattern == 0) {
       for (Index i = 0; i < n; ++i) {
-        const float* r = base + i * d + j;
-        a0 += V::load_unaligned(r);
-        a1 += V::load_unaligned(r + W);
-        a2 += V::load_unaligned(r + 2 * W);
-        a3 += V::load_unaligned(r + 3 * W);
+        const float* r = base + i * d;
+        Index j = j0;
+        for (; j + 4 * W <= j1; j += 4 * W) {
+          a0 += V::load_unaligned(r + j);
+          a1 += V::load_unaligned(r + j + W);
+          a2 += V::load_unaligned(r + j + 2 * W);
+          a3 += V::load_unaligned(r + j + 3 * W);
+        }
+        for (; j < j1; ++j) partial[tid] += r[j];
       }
+    } else {
+      Index j = j0;
+      for (; j + 4 * W <= j1; j += 4 * W) {
+        for (Index i = 0; i < n; ++i) {
+          const float* r = base + i * d + j;
+          a0 += V::load_unaligned(r);
+          a1 += V::load_unaligned(r + W);
+          a2 += V::load_unaligned(r + 2 * W);
+          a3 += V::load_unaligned(r + 3 * W);
+        }
+      }
+      for (; j < j1; ++j)
+        for (Index i = 0; i < n; ++i) partial[tid] += base[i * d + j];
     }
-    for (; j < j1; ++j)
-      for (Index i = 0; i < n; ++i) partial[tid] += base[i * d + j];
     partial[tid] += xsimd::hadd((a0 + a1) + (a2 + a3));
   });
   float s = 0;
@@ -134,13 +152,19 @@ inline void BM_ReadPass(benchmark::State& state) {
   const Index n = state.range(0), d = state.range(1);
   const int threads = state.range(2) == 0 ? ra::num_threads() : int(state.range(2));
   const auto& g = Inputs::get(n, d);
-  double seconds = 0;
+  double seconds[2] = {0, 0};
   for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(read_pass(g, threads));
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (int pattern : {0, 1}) {
+      const auto t0 = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(read_pass(g, threads, pattern));
+      seconds[pattern] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
   }
-  const double per_iteration = seconds / double(std::max<benchmark::IterationCount>(1, state.iterations()));
+  // One iteration times both patterns; the faster pattern is the read pass.
+  const double per_iteration =
+      std::min(seconds[0], seconds[1]) / double(std::max<benchmark::IterationCount>(1, state.iterations()));
+  state.counters["slabs_seconds"] = benchmark::Counter(seconds[0] / double(std::max<benchmark::IterationCount>(1, state.iterations())));
+  state.counters["streams_seconds"] = benchmark::Counter(seconds[1] / double(std::max<benchmark::IterationCount>(1, state.iterations())));
   auto& r = rooflines()[{n, d}];
   // The faster of the one-thread and all-thread passes of this run; a new
   // repetition of the one-thread pass starts a new measurement.

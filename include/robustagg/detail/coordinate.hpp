@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <utility>
@@ -106,6 +107,21 @@ inline T mean_of_sorted(const key_t<T>* k, Index lo, Index hi) {
 inline constexpr Index kSubTile = 256;
 /// Coordinates per parallel tile (fixed: independent of the thread count).
 inline constexpr Index kParallelTile = 16384;
+
+/// Rows read as concurrent streams by the network kernels; above it rows are
+/// staged (see for_coordinate_blocks).
+inline constexpr Index kDirectStreams = 16;
+
+/// Coordinates per staging block for n rows: about 1 MB of staging buffer
+/// (L2), a multiple of kSubTile that divides kParallelTile.
+inline Index staging_length(Index n, std::size_t size) {
+  Index len = kParallelTile;
+  while (len > kSubTile && std::size_t(n * len) * size > (std::size_t(1) << 20)) len /= 2;
+  return len;
+}
+
+/// Coordinates per block of the row-after-row mean and sign-vote kernels.
+inline constexpr Index kRowBlock = 4096;
 
 inline constexpr std::size_t kSlotRowPointers = 8;
 inline constexpr std::size_t kSlotNetwork = 9;
@@ -209,7 +225,7 @@ ROBUSTAGG_ALWAYS_INLINE void mean_of_sorted_group(const T* s, Index lo, Index hi
   const vec<double> count = vec<double>(double(hi - lo));
   for (Index h = 0; h < W; h += WD) {
     vec<double> acc(0.0);
-    for (Index i = lo; i < hi; ++i) acc += vec<double>::load_unaligned(s + i * W + h);
+    for (Index i = lo; i < hi; ++i) acc += load_as_double<T>(s + i * W + h);
     const vec<double> m = acc / count;
     if constexpr (std::is_same_v<T, double>) {
       m.store_unaligned(out + h);
@@ -261,7 +277,7 @@ struct BulyanReducer {
     const Index drops = theta - beta;
     for (Index h = 0; h < W; h += WD) {
       const D med = D::load_aligned(med_buf + h);
-      auto value = [&](Index i) { return D::load_unaligned(s + i * W + h); };
+      auto value = [&](Index i) { return load_as_double<T>(s + i * W + h); };
       auto dist = [&](const D& v) {
         const D t = xsimd::abs(v - med);
         // xsimd::isnan, not t != t: xsimd 8.1 compiles != on AVX/AVX-512 as an
@@ -315,7 +331,15 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
   constexpr bool kAsSent = std::is_same_v<Transform, AsSent>;
   extra_bytes = (extra_bytes + 63) / 64 * 64;
   const std::size_t noise_bytes = std::size_t(n * kSubTile) * sizeof(T);
-  const std::size_t bytes = extra_bytes + (kAsSent ? 0 : noise_bytes + std::size_t(n) * sizeof(T*));
+  // Beyond kDirectStreams rows, reading all rows at the same coordinate (n
+  // concurrent streams) falls to a third of the bandwidth on the development
+  // machine; then each row's segment of a staging block is first copied into
+  // an L2-resident buffer (n short sequential reads) and the network reads it.
+  const bool stage = kAsSent && n > kDirectStreams;
+  const Index stage_len = stage ? staging_length(n, sizeof(T)) : 0;
+  const std::size_t stage_bytes = std::size_t(n * stage_len) * sizeof(T);
+  const std::size_t bytes = extra_bytes + (kAsSent ? (stage ? stage_bytes + std::size_t(n) * sizeof(T*) : 0)
+                                                   : noise_bytes + std::size_t(n) * sizeof(T*));
   const Index tiles = tile_count(d, kParallelTile);
   const int threads = threads_for(n * d, tiles);
   const ThreadScratch scratch = thread_scratch(ws, threads, bytes);
@@ -326,7 +350,21 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
     for (Index s = j0; s < j1; s += kSubTile) {
       const Index count = std::min(j1, s + kSubTile) - s;
       if constexpr (kAsSent) {
-        sub(static_cast<const T* const*>(ptrs), s, s, count, sp);
+        if (!stage) {
+          sub(static_cast<const T* const*>(ptrs), s, s, count, sp);
+          continue;
+        }
+        // Staging block [s, s + block): copy, then the inner blocks.
+        const Index block = std::min(j1, s + stage_len) - s;
+        T* sb = reinterpret_cast<T*>(sp + extra_bytes);
+        const T** sr = reinterpret_cast<const T**>(sp + extra_bytes + stage_bytes);
+        for (Index i = 0; i < n; ++i) {
+          std::memcpy(sb + i * stage_len, ptrs[i] + s, std::size_t(block) * sizeof(T));
+          sr[i] = sb + i * stage_len;
+        }
+        for (Index b = 0; b < block; b += kSubTile)
+          sub(static_cast<const T* const*>(sr), b, s + b, std::min(block, b + kSubTile) - b, sp);
+        s += block - kSubTile;  // the loop adds kSubTile
       } else {
         T* nb = reinterpret_cast<T*>(sp + extra_bytes);
         const T** nr = reinterpret_cast<const T**>(sp + extra_bytes + noise_bytes);
@@ -444,13 +482,32 @@ void mean_rows(const RowsView<T>& g, T* out, Workspace& ws) {
     const Index j0 = t * kParallelTile;
     const Index j1 = std::min(d, j0 + kParallelTile);
     Index j = j0;
+    if (n > kDirectStreams) {
+      // Many rows: accumulate blocks row after row (sequential row segments),
+      // the same per-coordinate sums in the same (row) order.
+      alignas(64) double acc[kRowBlock];
+      for (Index b0 = j0; b0 < j1; b0 += kRowBlock) {
+        const Index len = std::min(j1, b0 + kRowBlock) - b0;
+        const Index vlen = len / WD * WD;
+        for (Index jj = 0; jj < len; ++jj) acc[jj] = 0.0;
+        for (Index i = 0; i < n; ++i) {
+          const T* r = ptrs[i] + b0;
+          Index jj = 0;
+          for (; jj < vlen; jj += WD)
+            (vec<double>::load_aligned(acc + jj) + load_as_double<T>(r + jj)).store_aligned(acc + jj);
+          for (; jj < len; ++jj) acc[jj] += double(r[jj]);
+        }
+        for (Index jj = 0; jj < len; ++jj) out[b0 + jj] = T(acc[jj] / double(n));
+      }
+      return;
+    }
     constexpr Index U = 4;  // 4 batches of doubles per row pass
     for (; j + U * WD <= j1; j += U * WD) {
       vec<double> acc[U];
       for (Index u = 0; u < U; ++u) acc[u] = vec<double>(0.0);
       for (Index i = 0; i < n; ++i) {
         const T* r = ptrs[i] + j;
-        for (Index u = 0; u < U; ++u) acc[u] += vec<double>::load_unaligned(r + u * WD);
+        for (Index u = 0; u < U; ++u) acc[u] += load_as_double<T>(r + u * WD);
       }
       for (Index u = 0; u < U; ++u) {
         const vec<double> m = acc[u] / count;
@@ -487,6 +544,28 @@ void sign_vote_rows(const RowsView<T>& g, T* out, Workspace& ws) {
     const Index j1 = std::min(d, j0 + kParallelTile);
     const vec<T> zero(T(0)), one(T(1));
     Index j = j0;
+    if (n > kDirectStreams) {
+      // Many rows: count blocks row after row (sequential row segments).
+      alignas(64) T votes[kRowBlock];
+      for (Index b0 = j0; b0 < j1; b0 += kRowBlock) {
+        const Index len = std::min(j1, b0 + kRowBlock) - b0;
+        const Index vlen = len / W * W;
+        for (Index jj = 0; jj < len; ++jj) votes[jj] = T(0);
+        for (Index i = 0; i < n; ++i) {
+          const T* r = ptrs[i] + b0;
+          Index jj = 0;
+          for (; jj < vlen; jj += W) {
+            const vec<T> x = vec<T>::load_unaligned(r + jj);
+            (vec<T>::load_aligned(votes + jj) + xsimd::select(x > zero, one, zero) -
+             xsimd::select(x < zero, one, zero))
+                .store_aligned(votes + jj);
+          }
+          for (; jj < len; ++jj) votes[jj] += T(int(r[jj] > T(0)) - int(r[jj] < T(0)));
+        }
+        for (Index jj = 0; jj < len; ++jj) out[b0 + jj] = T((votes[jj] > T(0)) - (votes[jj] < T(0)));
+      }
+      return;
+    }
     constexpr Index U = 2;
     for (; j + U * W <= j1; j += U * W) {
       vec<T> votes[U];

@@ -4,8 +4,8 @@
 // Differences are formed from the inputs (never the Gram trick
 // |x|^2 + |y|^2 - 2 x.y, which loses everything on nearby vectors).
 //
-// Fast path: the coordinates are cut into tiles of kDistanceTile (a tile of n
-// rows stays in L2). Inside a tile, row i is paired with blocks of up to 8
+// Fast path: the coordinates are cut into tiles of 2048 to 16384 (about 1 MB
+// for the n rows: a tile stays in L2). Inside a tile, row i is paired with blocks of up to 8
 // rows k > i (register blocking: one load of row i serves 8 pairs); each
 // pair accumulates (x - y)^2 in T lanes over runs of kDistanceRun batches, and
 // each run's lanes are added into per-lane double accumulators. For float
@@ -128,6 +128,15 @@ void distance_block_dispatch(int nb, const T* x, const T* const* ys, Index a, In
   distance_block<T, NB>(x, ys, a, b, acc_d, y_finite, x_finite);
 }
 
+/// Coordinates per tile of the fast distance engine for n rows: about 1 MB
+/// per tile of n rows (stays in L2, and long sequential row segments read
+/// faster), between kDistanceTile and 16384.
+inline Index distance_tile(Index n, std::size_t size) {
+  Index len = 16384;
+  while (len > kDistanceTile && std::size_t(n * len) * size > (std::size_t(1) << 20)) len /= 2;
+  return len;
+}
+
 /// Index of pair (i, k), i < k, in the row-major upper triangle.
 inline Index pair_index(Index n, Index i, Index k) { return i * n - i * (i + 1) / 2 + (k - i - 1); }
 
@@ -141,7 +150,8 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
   std::fill(D, D + n * n, 0.0);
   if (n < 2) return;
   const Index pairs = n * (n - 1) / 2;
-  const Index tiles = tile_count(d, kDistanceTile);
+  const Index tile_len = distance_tile(n, sizeof(T));
+  const Index tiles = tile_count(d, tile_len);
   // Chunks depend on (n, d) only: at most 64, and at most ~4 MB of partials.
   const Index chunks = std::max<Index>(1, std::min<Index>({tiles, 64, (Index(1) << 19) / pairs}));
   double* partials = ws.get<double>(kSlotDistancePartials, std::size_t(chunks * pairs));
@@ -159,8 +169,8 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
     std::fill(bad, bad + n, static_cast<unsigned char>(0));
     const Index t0 = c * tiles / chunks, t1 = (c + 1) * tiles / chunks;
     for (Index t = t0; t < t1; ++t) {
-      const Index a = t * kDistanceTile;
-      const Index e = std::min(d, a + kDistanceTile);
+      const Index a = t * tile_len;
+      const Index e = std::min(d, a + tile_len);
       const Index v_end = a + (e - a) / W * W;
       for (Index i = 0; i < n; ++i) {
         const T* x = ptrs[i];

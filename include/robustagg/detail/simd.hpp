@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "../gradients.hpp"
@@ -58,6 +59,29 @@ ROBUSTAGG_ALWAYS_INLINE vec<T> from_keys(const kvec<T>& k) {
 template <class T>
 ROBUSTAGG_ALWAYS_INLINE kvec<T> load_keys(const T* p) {
   return to_keys<T>(vec<T>::load_unaligned(p));
+}
+
+/// Loads simd_width<double> values of T at p as doubles. For float this is a
+/// widening load (vcvtps2pd); xsimd 8.1 only offers it through a scalar copy.
+template <class T>
+ROBUSTAGG_ALWAYS_INLINE vec<double> load_as_double(const T* p) {
+  if constexpr (std::is_same_v<T, double>) {
+    return vec<double>::load_unaligned(p);
+  } else {
+#if defined(__AVX512F__)
+    if constexpr (vec<double>::size == 8) return vec<double>(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+#endif
+#if defined(__AVX__)
+    if constexpr (vec<double>::size == 4) return vec<double>(_mm256_cvtps_pd(_mm_loadu_ps(p)));
+#endif
+#if defined(__SSE2__)
+    if constexpr (vec<double>::size == 2) {
+      const __m128d two = _mm_load_sd(reinterpret_cast<const double*>(p));  // 2 floats, any alignment
+      return vec<double>(_mm_cvtps_pd(_mm_castpd_ps(two)));
+    }
+#endif
+    return vec<double>::load_unaligned(p);  // other architectures: xsimd's conversion
+  }
 }
 
 }  // namespace robustagg::detail

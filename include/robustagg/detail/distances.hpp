@@ -37,6 +37,10 @@ inline constexpr std::size_t kSlotDistanceFinite = 1;
 inline constexpr std::size_t kSlotDistancePartials = 10;
 inline constexpr std::size_t kSlotDistanceRows = 11;
 
+/// Coordinates per L1 sub-block of a distance tile (a multiple of every run
+/// length kDistanceRun * W, so runs never straddle sub-blocks).
+inline constexpr Index kDistanceL1 = 512;
+
 /// Batches per float run before the run is added into double lanes; bounds the
 /// float rounding of a run to ~kDistanceRun ulps.
 inline constexpr Index kDistanceRun = 16;
@@ -182,13 +186,21 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
         tile_finite[i] = ok;
         if (!ok) bad[i] = 1;
       }
-      for (Index i = 0; i + 1 < n; ++i) {
-        for (Index k0 = i + 1; k0 < n; k0 += kBlock) {
-          const int nb = int(std::min<Index>(kBlock, n - k0));
-          distance_block_dispatch<T, kBlock>(nb, ptrs[i], ptrs + k0, a, v_end,
-                                              acc + pair_index(n, i, k0) * W, tile_finite + k0,
-                                              tile_finite[i] != 0);
+      // Sub-blocks of kDistanceL1 coordinates: all pairs of a sub-block work
+      // on the same few KB of each row (L1 for small n), so the loads of the
+      // blocked pairs are served by L1 instead of L2.
+      for (Index sb = a; sb < v_end; sb += kDistanceL1) {
+        const Index se = std::min(v_end, sb + kDistanceL1);
+        for (Index i = 0; i + 1 < n; ++i) {
+          for (Index k0 = i + 1; k0 < n; k0 += kBlock) {
+            const int nb = int(std::min<Index>(kBlock, n - k0));
+            distance_block_dispatch<T, kBlock>(nb, ptrs[i], ptrs + k0, sb, se,
+                                                acc + pair_index(n, i, k0) * W, tile_finite + k0,
+                                                tile_finite[i] != 0);
+          }
         }
+      }
+      for (Index i = 0; i + 1 < n; ++i) {
         if (v_end < e) {
           const T* x = ptrs[i];
           for (Index k = i + 1; k < n; ++k) {

@@ -112,11 +112,19 @@ inline constexpr Index kParallelTile = 16384;
 /// staged (see for_coordinate_blocks).
 inline constexpr Index kDirectStreams = 16;
 
-/// Coordinates per staging block for n rows: about 1 MB of staging buffer
-/// (L2), a multiple of kSubTile that divides kParallelTile.
+/// Bytes of a staging block (all n rows), about one core's L2 on the
+/// development machine (measured setting; define ROBUSTAGG_STAGE_BUDGET to
+/// tune it for another machine).
+#ifndef ROBUSTAGG_STAGE_BUDGET
+#define ROBUSTAGG_STAGE_BUDGET (std::size_t(1) << 20)
+#endif
+inline constexpr std::size_t kStageBudget = ROBUSTAGG_STAGE_BUDGET;
+
+/// Coordinates per staging block for n rows: about kStageBudget bytes, a
+/// multiple of kSubTile that divides kParallelTile.
 inline Index staging_length(Index n, std::size_t size) {
   Index len = kParallelTile;
-  while (len > kSubTile && std::size_t(n * len) * size > (std::size_t(1) << 20)) len /= 2;
+  while (len > kSubTile && std::size_t(n * len) * size > kStageBudget) len /= 2;
   return len;
 }
 

@@ -132,12 +132,20 @@ void distance_block_dispatch(int nb, const T* x, const T* const* ys, Index a, In
   distance_block<T, NB>(x, ys, a, b, acc_d, y_finite, x_finite);
 }
 
-/// Coordinates per tile of the fast distance engine for n rows: about 1 MB
-/// per tile of n rows (stays in L2, and long sequential row segments read
+/// Bytes of a distance tile (all n rows), about one core's L2 on the
+/// development machine (measured setting; define
+/// ROBUSTAGG_DISTANCE_TILE_BUDGET to tune it).
+#ifndef ROBUSTAGG_DISTANCE_TILE_BUDGET
+#define ROBUSTAGG_DISTANCE_TILE_BUDGET (std::size_t(1) << 20)
+#endif
+inline constexpr std::size_t kDistanceTileBudget = ROBUSTAGG_DISTANCE_TILE_BUDGET;
+
+/// Coordinates per tile of the fast distance engine for n rows: about
+/// kDistanceTileBudget bytes (stays in L2; long sequential row segments read
 /// faster), between kDistanceTile and 16384.
 inline Index distance_tile(Index n, std::size_t size) {
   Index len = 16384;
-  while (len > kDistanceTile && std::size_t(n * len) * size > (std::size_t(1) << 20)) len /= 2;
+  while (len > kDistanceTile && std::size_t(n * len) * size > kDistanceTileBudget) len /= 2;
   return len;
 }
 

@@ -191,20 +191,23 @@ def main():
     except ImportError:
         print("matplotlib missing: no figure", file=sys.stderr)
         return 0
-    fig, axes = plt.subplots(1, len(ds), figsize=(6 * len(ds), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(ds), figsize=(6.5 * len(ds), 5), squeeze=False)
+    colours = plt.get_cmap("tab20").colors
+    markers = "osD^v<>px*h"
+    grid_ns = [n for n in ns if n != 45]  # n = 45: the DETOX benchmarks, drawn as single points
     for ax, d in zip(axes[0], ds):
-        for name in names:
-            if name == "BM_ReadPass":
-                continue
+        for idx, name in enumerate(n for n in names if n != "BM_ReadPass"):
             xs = [n for n in ns if get(name, n, d, 0 if (name, n, d, 0) in runs else 1, "x_roofline")]
             ys = [get(name, n, d, 0 if (name, n, d, 0) in runs else 1, "x_roofline") for n in xs]
             if xs:
-                ax.plot(xs, ys, marker="o", label=name[3:])
+                ax.plot(xs, ys, marker=markers[idx % len(markers)], color=colours[idx % len(colours)],
+                        ls="-" if len(xs) > 1 else "none", label=name[3:])
         ax.axhline(1.0, color="k", lw=0.8, ls="--")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xticks(ns)
-        ax.set_xticklabels([str(n) for n in ns])
+        ax.set_xticks(grid_ns)
+        ax.set_xticklabels([str(n) for n in grid_ns])
+        ax.minorticks_off()
         ax.set_xlabel("n (rows)")
         ax.set_ylabel("time / read-pass time")
         ax.set_title(f"d = {d:g} (float, {ctx.get('simd_arch', '?')})")

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
@@ -76,8 +77,11 @@ ROBUSTAGG_ALWAYS_INLINE vec<double> load_as_double(const T* p) {
 #endif
 #if defined(__SSE2__)
     if constexpr (vec<double>::size == 2) {
-      const __m128d two = _mm_load_sd(reinterpret_cast<const double*>(p));  // 2 floats, any alignment
-      return vec<double>(_mm_cvtps_pd(_mm_castpd_ps(two)));
+      // 2 floats, any alignment: memcpy, not _mm_load_sd on a cast pointer
+      // (a misaligned double load is UB; UBSan reports it). Compiles to movq.
+      double bits;
+      std::memcpy(&bits, p, sizeof bits);
+      return vec<double>(_mm_cvtps_pd(_mm_castpd_ps(_mm_set_sd(bits))));
     }
 #endif
     return vec<double>::load_unaligned(p);  // other architectures: xsimd's conversion

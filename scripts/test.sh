@@ -10,3 +10,10 @@ jobs=$(nproc)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
+# Reliability (issue 5, docs/security.md): the whole suite under ASan+UBSan and
+# the threaded tests under TSan, then every fuzz target over its seed corpus and
+# for FUZZ_SECONDS (default 60) seconds each. ROBUSTAGG_SKIP_HARDENING=1 skips both.
+if [[ ${ROBUSTAGG_SKIP_HARDENING:-0} != 1 ]]; then
+  bash scripts/sanitize.sh
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+fi

@@ -358,7 +358,8 @@ TEST_CASE("detox spec strings round-trip", "[detox]") {
         "detox(r=3, buckets=0, inner=mean, outer=bulyan(f=1))");
   CHECK(robustagg::parse_rule("detox( r = 3 , buckets=2, inner = multi-krum(f=1), outer=mean )")
             .spec() == "detox(r=3, buckets=2, inner=multi-krum(f=1, m=0), outer=mean)");
-  const Detox* d = robustagg::parse_rule("detox(r=3, buckets=2, seed=4)").target<Detox>();
+  const AnyRule seeded = robustagg::parse_rule("detox(r=3, buckets=2, seed=4)");
+  const Detox* d = seeded.target<Detox>();  // points into `seeded`, which must outlive it
   REQUIRE(d);
   CHECK(d->seed == std::optional<std::uint64_t>(4));
   bool listed = false;

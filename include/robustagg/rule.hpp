@@ -61,12 +61,15 @@ class AnyRule {
       get().run_double(g, out, ws);
   }
 
-  /// The held rule if it is an R, else nullptr.
+  /// The held rule if it is an R, else nullptr. The pointer lives as long as
+  /// this AnyRule; on a temporary it would dangle, so that overload is deleted.
   template <class R>
-  const R* target() const {
+  const R* target() const& {
     auto* m = dynamic_cast<const Model<R>*>(self_.get());
     return m ? &m->rule : nullptr;
   }
+  template <class R>
+  const R* target() const&& = delete;
 
  private:
   struct Concept {

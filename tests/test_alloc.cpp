@@ -134,3 +134,43 @@ TEMPLATE_TEST_CASE("steady-state aggregation allocates nothing", "[alloc]", floa
   }
   ra::set_num_threads(0);
 }
+
+TEMPLATE_TEST_CASE("steady-state DETOX allocates nothing when every group has a majority",
+                   "[alloc][detox]", float, double) {
+  // Replicated groups of r = 3 (one replica of each group differs, outvoted),
+  // so every group wins; a dropped group's report (its list and text) is
+  // allocated, by design, and is not part of this check.
+  using T = TestType;
+  const std::vector<std::string> specs = {
+      "detox(r=3)", "detox(r=3, buckets=5, inner=mean, outer=median)",
+      "detox(r=3, outer=multi-krum(f=1))", "detox(r=3, buckets=2, inner=median, outer=mean)",
+      "detox(r=3, buckets=5, inner=mean, outer=median, tolerance=0.001, seed=3)"};
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> normal;
+  const Index n = 15;
+  for (Index d : {Index(1000) + 3, Index(20000) + 3}) {
+    ra::GradientMatrix<T> g(n, d);
+    for (Index i = 0; i < n; i += 3)
+      for (Index j = 0; j < d; ++j) g(i, j) = g(i + 1, j) = g(i + 2, j) = T(normal(rng));
+    for (Index i = 0; i < n; i += 3) g(i + Index(i / 3 % 3), 0) = T(1e6);  // a lone dissenter
+    for (int threads : {1, 2}) {
+      ra::set_num_threads(threads);
+      for (const std::string& spec : specs) {
+        const ra::AnyRule rule = ra::parse_rule(spec);
+        ra::Workspace ws;
+        ra::Vector<T> out;
+        ra::aggregate(g, rule, out, ws);
+        ra::aggregate(g, rule, out, ws);
+        INFO(spec << ", d = " << d << ", threads = " << threads);
+        REQUIRE(!ws.report().empty());
+        CHECK(ws.report().front().dropped.empty());
+        const long c = count_allocations([&] {
+          ra::aggregate(g, rule, out, ws);
+          ra::aggregate(g, rule, out, ws);
+        });
+        CHECK(c == 0);
+      }
+    }
+  }
+  ra::set_num_threads(0);
+}

@@ -132,17 +132,21 @@ struct MajorityVote {
   Index rows_out(Index n) const { return r >= 1 ? n / r : 0; }
   Index min_rows_for(Index next) const { return Index(r) * std::max<Index>(next, 1); }
 
-  void validate(Index n, Index d) const { validate_as(spec(), n, d); }
+  void validate(Index n, Index d) const {
+    validate_as([this] { return spec(); }, n, d);
+  }
 
-  /// The checks, with `who` naming the rule in messages (DETOX reuses them).
-  void validate_as(const std::string& who, Index n, Index d) const {
-    if (r < 1 || r % 2 == 0) detail::fail(who, ": r must be odd and >= 1, got r = ", r);
+  /// The checks, with who() naming the rule in messages (DETOX reuses them).
+  /// who() is called only on failure, so a passing check allocates nothing.
+  template <class Who>
+  void validate_as(const Who& who, Index n, Index d) const {
+    if (r < 1 || r % 2 == 0) detail::fail(who(), ": r must be odd and >= 1, got r = ", r);
     if (!(tolerance >= 0.0) || !std::isfinite(tolerance))
-      detail::fail(who, ": tolerance must be finite and >= 0, got tolerance = ", tolerance);
-    if (n < 1) detail::fail(who, " needs at least one group of r = ", r, " gradients, got ", n);
+      detail::fail(who(), ": tolerance must be finite and >= 0, got tolerance = ", tolerance);
+    if (n < 1) detail::fail(who(), " needs at least one group of r = ", r, " gradients, got ", n);
     if (n % r != 0)
-      detail::fail(who, " needs the number of gradients to be a multiple of r = ", r, ", got ", n);
-    if (d < 1) detail::fail(who, " needs gradients with d >= 1 coordinates, got d = ", d);
+      detail::fail(who(), " needs the number of gradients to be a multiple of r = ", r, ", got ", n);
+    if (d < 1) detail::fail(who(), " needs gradients with d >= 1 coordinates, got d = ", d);
   }
 
   /// The winners, as a row-pointer view into `g` (pointer array in `ws`).
@@ -355,18 +359,18 @@ struct Detox {
   void validate(Index n, Index d) const {
     if (outer.empty()) detail::fail("detox: the outer rule is empty");
     if (inner.empty()) detail::fail("detox: the inner rule is empty");
-    const std::string who = spec();
-    vote().validate_as(who, n, d);
-    if (buckets < 0) detail::fail(who, ": buckets must be >= 0 (0: no bucketing), got ", buckets);
+    // The spec is built only for a message: validate runs on every call.
+    vote().validate_as([this] { return spec(); }, n, d);
+    if (buckets < 0) detail::fail(spec(), ": buckets must be >= 0 (0: no bucketing), got ", buckets);
     const Index g = n / r;
     if (buckets > g)
-      detail::fail(who, ": buckets = ", buckets, " is more than the ", g, " groups (", n,
+      detail::fail(spec(), ": buckets = ", buckets, " is more than the ", g, " groups (", n,
                    " gradients / r = ", r, ")");
     if (buckets > 0) {
       try {
         inner.validate(g / buckets, d);
       } catch (const Error& e) {
-        detail::fail(who, ": with all ", g, " groups winning, the smallest of ", buckets,
+        detail::fail(spec(), ": with all ", g, " groups winning, the smallest of ", buckets,
                      " buckets holds ", g / buckets, " vectors, and ", e.what());
       }
     }
@@ -374,7 +378,7 @@ struct Detox {
     try {
       outer.validate(k, d);
     } catch (const Error& e) {
-      detail::fail(who, ": with all ", g, " groups winning, the outer rule gets ", k,
+      detail::fail(spec(), ": with all ", g, " groups winning, the outer rule gets ", k,
                    " vectors, and ", e.what());
     }
   }

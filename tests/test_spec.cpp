@@ -44,6 +44,15 @@ TEST_CASE("good specs parse to their canonical form", "[spec]") {
       {"noisy-median(b=.5, seed=3)", "noisy-median(b=0.5, seed=3)"},
       {"noisy-median(b=1e-3)", "noisy-median(b=0.001, seed=0)"},
       {"noisy-median(b=0)", "noisy-median(b=0, seed=0)"},
+      // plain notation from 1e-4 up to 1e16, exponent notation outside it
+      {"noisy-median(b=100)", "noisy-median(b=100, seed=0)"},
+      {"noisy-median(b=1e2)", "noisy-median(b=100, seed=0)"},
+      {"noisy-median(b=1234.5)", "noisy-median(b=1234.5, seed=0)"},
+      {"noisy-median(b=0.0001)", "noisy-median(b=0.0001, seed=0)"},
+      {"noisy-median(b=1e15)", "noisy-median(b=1000000000000000, seed=0)"},
+      {"noisy-median(b=1e-5)", "noisy-median(b=1e-05, seed=0)"},
+      {"noisy-median(b=2e20)", "noisy-median(b=2e+20, seed=0)"},
+      {"noisy-median(b=0.1234567890123)", "noisy-median(b=0.1234567890123, seed=0)"},
       {"noisy-sign-vote(seed=18446744073709551615, b=2.5)",
        "noisy-sign-vote(b=2.5, seed=18446744073709551615)"},
   };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds robustagg's libFuzzer targets (clang, -fsanitize=fuzzer,address,undefined)
 # and runs each one: first over its committed seed corpus (fuzz/corpus/<target>/),
-# then for a bounded time on new inputs. Fails on any finding (crash, sanitizer
+# then for a bounded time on new inputs (all targets at the same time). Fails on any finding (crash, sanitizer
 # report, broken invariant, timeout, out-of-memory); the input that triggered it
 # is left in <build>/artifacts/.
 #
@@ -32,6 +32,7 @@ mkdir -p "$build/artifacts"
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
+declare -A pids
 for t in "${targets[@]}"; do
   bin="$build/fuzz/$t"
   seeds="fuzz/corpus/$t"
@@ -49,15 +50,21 @@ for t in "${targets[@]}"; do
     continue
   fi
   if ((seconds > 0)); then
+    # The targets fuzz at the same time (one process each), so the stage
+    # takes `seconds` however many targets there are.
     echo "== $t: fuzzing for ${seconds}s" >&2
-    if ! "$bin" "${common[@]}" -max_total_time="$seconds" "$work" "$seeds" \
-         >"$build/$t.log" 2>&1; then
-      tail -n 60 "$build/$t.log" >&2
-      echo "FAIL: $t found a problem (log: $build/$t.log, input: $build/artifacts/$t-*)" >&2
-      status=1
-      continue
-    fi
-    grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$build/$t.log" | sed "s/^/   /" >&2 || true
+    "$bin" "${common[@]}" -max_total_time="$seconds" "$work" "$seeds" >"$build/$t.log" 2>&1 &
+    pids[$t]=$!
   fi
+done
+for t in "${!pids[@]}"; do
+  if ! wait "${pids[$t]}"; then
+    tail -n 60 "$build/$t.log" >&2
+    echo "FAIL: $t found a problem (log: $build/$t.log, input: $build/artifacts/$t-*)" >&2
+    status=1
+    continue
+  fi
+  echo "== $t:" >&2
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$build/$t.log" | sed "s/^/   /" >&2 || true
 done
 exit $status

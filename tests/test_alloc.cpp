@@ -94,6 +94,20 @@ long count_allocations(Fn&& fn) {
 
 }  // namespace
 
+/// Allocations of two aggregate() calls after two warm-up calls (the first
+/// grows the workspace and starts the pool) with the same rule, output and ws.
+template <class T>
+long steady_state_allocations(const ra::GradientMatrix<T>& g, const ra::AnyRule& rule,
+                              ra::Workspace& ws) {
+  ra::Vector<T> out;
+  ra::aggregate(g, rule, out, ws);
+  ra::aggregate(g, rule, out, ws);
+  return count_allocations([&] {
+    ra::aggregate(g, rule, out, ws);
+    ra::aggregate(g, rule, out, ws);
+  });
+}
+
 TEST_CASE("the allocation counter counts", "[alloc]") {
   // A direct call of the allocation function (a new-expression could be elided).
   const long c = count_allocations([] { ::operator delete(::operator new(64)); });
@@ -117,15 +131,8 @@ TEMPLATE_TEST_CASE("steady-state aggregation allocates nothing", "[alloc]", floa
       for (int threads : {1, 2}) {
         ra::set_num_threads(threads);
         for (const std::string& spec : specs) {
-          const ra::AnyRule rule = ra::parse_rule(spec);
           ra::Workspace ws;
-          ra::Vector<T> out;
-          ra::aggregate(g, rule, out, ws);  // first call: workspace and pool grow
-          ra::aggregate(g, rule, out, ws);
-          const long c = count_allocations([&] {
-            ra::aggregate(g, rule, out, ws);
-            ra::aggregate(g, rule, out, ws);
-          });
+          const long c = steady_state_allocations(g, ra::parse_rule(spec), ws);
           INFO(spec << ", n = " << n << ", d = " << d << ", threads = " << threads);
           CHECK(c == 0);
         }
@@ -156,18 +163,11 @@ TEMPLATE_TEST_CASE("steady-state DETOX allocates nothing when every group has a 
     for (int threads : {1, 2}) {
       ra::set_num_threads(threads);
       for (const std::string& spec : specs) {
-        const ra::AnyRule rule = ra::parse_rule(spec);
         ra::Workspace ws;
-        ra::Vector<T> out;
-        ra::aggregate(g, rule, out, ws);
-        ra::aggregate(g, rule, out, ws);
+        const long c = steady_state_allocations(g, ra::parse_rule(spec), ws);
         INFO(spec << ", d = " << d << ", threads = " << threads);
         REQUIRE(!ws.report().empty());
         CHECK(ws.report().front().dropped.empty());
-        const long c = count_allocations([&] {
-          ra::aggregate(g, rule, out, ws);
-          ra::aggregate(g, rule, out, ws);
-        });
         CHECK(c == 0);
       }
     }

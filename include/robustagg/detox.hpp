@@ -28,6 +28,7 @@
 
 #include "detail/format.hpp"
 #include "detail/rng.hpp"
+#include "detail/simd.hpp"
 #include "errors.hpp"
 #include "gradients.hpp"
 #include "mean.hpp"
@@ -57,11 +58,39 @@ inline constexpr std::size_t kSlotBucketOut = 2;
 inline constexpr std::size_t kChildInner = 0;
 inline constexpr std::size_t kChildOuter = 1;
 
+/// One pass over rows x and y: whether they are bitwise equal, and whether x
+/// holds a NaN. SIMD, in blocks of 1024 values; it stops at the first block
+/// where x has a NaN (such a row wins no vote, so `equal` no longer matters and
+/// is reported false).
+struct RowCompare {
+  bool equal;
+  bool x_nan;
+};
+
 template <class T>
-inline bool row_has_nan(const T* x, Index d) {
-  for (Index j = 0; j < d; ++j)
-    if (std::isnan(x[j])) return true;
-  return false;
+inline RowCompare compare_rows(const T* x, const T* y, Index d) {
+  using V = vec<T>;
+  constexpr Index W = simd_width<T>;
+  constexpr Index kBlock = 1024;
+  const Index vend = d / W * W;
+  V diff(T(0));  // OR of x ^ y, bit by bit
+  Index j = 0;
+  while (j < vend) {
+    const Index end = std::min(vend, j + kBlock);
+    auto nan = xsimd::isnan(V(T(0)));  // all false
+    for (; j < end; j += W) {
+      const V vx = V::load_unaligned(x + j);
+      diff = diff | (vx ^ V::load_unaligned(y + j));
+      nan = nan | xsimd::isnan(vx);
+    }
+    if (xsimd::any(nan)) return {false, true};
+  }
+  bool equal = !xsimd::any(xsimd::bitwise_cast<kvec<T>>(diff) != kvec<T>(0));
+  for (; j < d; ++j) {
+    if (std::isnan(x[j])) return {false, true};
+    equal = equal && std::memcmp(x + j, y + j, sizeof(T)) == 0;
+  }
+  return {equal, false};
 }
 
 template <class T>
@@ -71,13 +100,11 @@ inline bool row_is_finite(const T* x, Index d) {
   return true;
 }
 
-/// The vote's notion of "the same value": bitwise equality of the whole row
-/// (a row with a NaN equals nothing), or with tolerance > 0 additionally two
-/// finite rows with max_j |x_j - y_j| <= tolerance * max(1, max_j |x_j|, max_j |y_j|).
+/// The tolerance half of the vote's "same value": two finite rows with
+/// max_j |x_j - y_j| <= tolerance * max(1, max_j |x_j|, max_j |y_j|).
 template <class T>
-inline bool replicas_agree(const T* x, const T* y, Index d, double tolerance) {
-  if (std::memcmp(x, y, std::size_t(d) * sizeof(T)) == 0) return !row_has_nan(x, d);
-  if (tolerance <= 0.0) return false;
+inline bool replicas_close(const T* x, const T* y, Index d, double tolerance) {
+  if (!(tolerance > 0.0)) return false;
   if (!row_is_finite(x, d) || !row_is_finite(y, d)) return false;
   double diff = 0.0, scale = 1.0;
   for (Index j = 0; j < d; ++j) {
@@ -116,8 +143,9 @@ inline std::string group_list(const std::vector<Index>& groups) {
 /// Stage 1 of DETOX: rows [k*r, (k+1)*r) form group k. In each group the
 /// first member (in row order) that agrees with at least floor(r/2)+1 members
 /// of its group (itself included) wins and is output as is (a pointer to the
-/// input row, no copy); "agrees" is detail::replicas_agree (bitwise equality,
-/// or the relative L-infinity tolerance). A group without such a member is
+/// input row, no copy); two rows agree when they are bitwise equal
+/// (detail::compare_rows) or, with tolerance > 0, within the relative
+/// L-infinity tolerance (detail::replicas_close). A group without such a member is
 /// dropped and reported. A row with a NaN agrees with nothing, so NaN replicas
 /// never win. Winners keep group order.
 struct MajorityVote {
@@ -166,12 +194,23 @@ struct MajorityVote {
       const Index base = k * r;
       const T* winner = nullptr;
       for (Index a = 0; a < r && !winner; ++a) {
+        // x's own vote counts unless x holds a NaN (then it agrees with
+        // nothing either); the first comparison learns both in one pass.
         const T* x = g.row(base + a);
         Index votes = 0;
-        for (Index b = 0; b < r && votes < majority; ++b)
-          if (b == a ? !detail::row_has_nan(x, d)
-                     : detail::replicas_agree(x, g.row(base + b), d, tolerance))
+        if (r == 1) votes = detail::compare_rows(x, x, d).x_nan ? 0 : 1;
+        bool self_counted = false;
+        for (Index b = 0; b < r && votes < majority; ++b) {
+          if (b == a) continue;
+          const T* y = g.row(base + b);
+          const detail::RowCompare c = detail::compare_rows(x, y, d);
+          if (c.x_nan) break;
+          if (!self_counted) {
+            self_counted = true;
             ++votes;
+          }
+          if (c.equal || detail::replicas_close(x, y, d, tolerance)) ++votes;
+        }
         if (votes >= majority) winner = x;
       }
       if (winner)

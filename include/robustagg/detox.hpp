@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "detail/format.hpp"
+#include "detail/parallel.hpp"
 #include "detail/rng.hpp"
 #include "detail/simd.hpp"
 #include "errors.hpp"
@@ -55,6 +56,7 @@ namespace detail {
 inline constexpr std::size_t kSlotVoteRows = 0;
 inline constexpr std::size_t kSlotBucketRows = 1;
 inline constexpr std::size_t kSlotBucketOut = 2;
+inline constexpr std::size_t kSlotVoteByGroup = 3;
 inline constexpr std::size_t kChildInner = 0;
 inline constexpr std::size_t kChildOuter = 1;
 
@@ -177,44 +179,57 @@ struct MajorityVote {
     if (d < 1) detail::fail(who(), " needs gradients with d >= 1 coordinates, got d = ", d);
   }
 
+  /// The winner of the group whose first row is `base`, or nullptr.
+  template <class T>
+  const T* group_winner(const RowsView<T>& g, Index base) const {
+    const Index d = g.cols();
+    const Index majority = Index(r) / 2 + 1;
+    for (Index a = 0; a < r; ++a) {
+      // x's own vote counts unless x holds a NaN (then it agrees with
+      // nothing either); the first comparison learns both in one pass.
+      const T* x = g.row(base + a);
+      Index votes = 0;
+      if (r == 1) votes = detail::compare_rows(x, x, d).x_nan ? 0 : 1;
+      bool self_counted = false;
+      for (Index b = 0; b < r && votes < majority; ++b) {
+        if (b == a) continue;
+        const T* y = g.row(base + b);
+        const detail::RowCompare c = detail::compare_rows(x, y, d);
+        if (c.x_nan) break;
+        if (!self_counted) {
+          self_counted = true;
+          ++votes;
+        }
+        if (c.equal || detail::replicas_close(x, y, d, tolerance)) ++votes;
+      }
+      if (votes >= majority) return x;
+    }
+    return nullptr;
+  }
+
   /// The winners, as a row-pointer view into `g` (pointer array in `ws`).
   template <class T>
   RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
     const Index p = g.rows();
     const Index d = g.cols();
     const Index groups = p / r;
-    const Index majority = Index(r) / 2 + 1;
     const T** winners = ws.get<const T*>(detail::kSlotVoteRows, std::size_t(groups));
     report.emplace_back();
     StageReport& rep = report.back();
     rep.stage = "vote(r=" + std::to_string(r) + ")";  // short: no heap allocation
     rep.rows_in = p;
+    // Groups are voted on independently, on the thread pool when the input
+    // is large (the vote is a read of the rows: one thread does not reach the
+    // memory bandwidth); the winners are then collected in group order, so
+    // the result does not depend on the thread count.
+    const T** by_group = ws.get<const T*>(detail::kSlotVoteByGroup, std::size_t(groups));
+    detail::parallel_for(groups, detail::threads_for(p * d, groups), [&](Index k, int) {
+      by_group[k] = group_winner(g, k * r);
+    });
     Index won = 0;
     for (Index k = 0; k < groups; ++k) {
-      const Index base = k * r;
-      const T* winner = nullptr;
-      for (Index a = 0; a < r && !winner; ++a) {
-        // x's own vote counts unless x holds a NaN (then it agrees with
-        // nothing either); the first comparison learns both in one pass.
-        const T* x = g.row(base + a);
-        Index votes = 0;
-        if (r == 1) votes = detail::compare_rows(x, x, d).x_nan ? 0 : 1;
-        bool self_counted = false;
-        for (Index b = 0; b < r && votes < majority; ++b) {
-          if (b == a) continue;
-          const T* y = g.row(base + b);
-          const detail::RowCompare c = detail::compare_rows(x, y, d);
-          if (c.x_nan) break;
-          if (!self_counted) {
-            self_counted = true;
-            ++votes;
-          }
-          if (c.equal || detail::replicas_close(x, y, d, tolerance)) ++votes;
-        }
-        if (votes >= majority) winner = x;
-      }
-      if (winner)
-        winners[won++] = winner;
+      if (by_group[k])
+        winners[won++] = by_group[k];
       else
         rep.dropped.push_back(k);
     }

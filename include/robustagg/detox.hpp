@@ -56,7 +56,6 @@ namespace detail {
 inline constexpr std::size_t kSlotVoteRows = 0;
 inline constexpr std::size_t kSlotBucketRows = 1;
 inline constexpr std::size_t kSlotBucketOut = 2;
-inline constexpr std::size_t kSlotVoteByGroup = 3;
 inline constexpr std::size_t kChildInner = 0;
 inline constexpr std::size_t kChildOuter = 1;
 
@@ -220,16 +219,15 @@ struct MajorityVote {
     rep.rows_in = p;
     // Groups are voted on independently, on the thread pool when the input
     // is large (the vote is a read of the rows: one thread does not reach the
-    // memory bandwidth); the winners are then collected in group order, so
-    // the result does not depend on the thread count.
-    const T** by_group = ws.get<const T*>(detail::kSlotVoteByGroup, std::size_t(groups));
+    // memory bandwidth); the winners are then compacted in place in group
+    // order, so the result does not depend on the thread count.
     detail::parallel_for(groups, detail::threads_for(p * d, groups), [&](Index k, int) {
-      by_group[k] = group_winner(g, k * r);
+      winners[k] = group_winner(g, k * r);
     });
     Index won = 0;
     for (Index k = 0; k < groups; ++k) {
-      if (by_group[k])
-        winners[won++] = by_group[k];
+      if (winners[k])
+        winners[won++] = winners[k];
       else
         rep.dropped.push_back(k);
     }

@@ -51,9 +51,9 @@ inline T mean_closest_to_median(const key_t<T>* k, Index theta, Index beta) {
 /// beta = theta-2f picked values closest to the picked values' median.
 /// Requires n >= 4f+3.
 struct Bulyan {
-  int f = 0;
+  int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
 
-  std::string spec() const { return "bulyan(f=" + std::to_string(f) + ")"; }
+  std::string spec() const { return "bulyan(f=" + detail::f_text(f) + ")"; }
   Index min_rows() const { return 4 * Index(f) + 3; }
   void validate(Index n, Index d) const {
     detail::check_f(*this, f);

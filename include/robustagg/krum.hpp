@@ -54,9 +54,9 @@ inline Index* rank_by_score(const double* scores, Index n, Workspace& ws) {
 /// (ties to the lowest index), returned exactly. A row with any non-finite
 /// value is at infinite distance from every row. Requires n >= 2f+3.
 struct Krum {
-  int f = 0;
+  int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
 
-  std::string spec() const { return "krum(f=" + std::to_string(f) + ")"; }
+  std::string spec() const { return "krum(f=" + detail::f_text(f) + ")"; }
   Index min_rows() const { return 2 * Index(f) + 3; }
   void validate(Index n, Index d) const {
     detail::check_f(*this, f);
@@ -79,11 +79,11 @@ struct Krum {
 /// Krum scores (scores computed once, ties to the lowest index). m = 0 means
 /// n - f. Requires n >= 2f+3 and 1 <= m <= n.
 struct MultiKrum {
-  int f = 0;
+  int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
   int m = 0;
 
   std::string spec() const {
-    return "multi-krum(f=" + std::to_string(f) + ", m=" + std::to_string(m) + ")";
+    return "multi-krum(f=" + detail::f_text(f) + ", m=" + std::to_string(m) + ")";
   }
   Index min_rows() const { return std::max<Index>(2 * Index(f) + 3, m); }
   /// The number of rows averaged for n gradients.

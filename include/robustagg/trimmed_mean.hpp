@@ -14,9 +14,9 @@ namespace robustagg {
 /// values (IEEE totalOrder, so NaN is dropped as an extreme) and average the
 /// n - 2f that remain. Requires n > 2f, i.e. n >= 2f+1.
 struct TrimmedMean {
-  int f = 0;
+  int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
 
-  std::string spec() const { return "trimmed-mean(f=" + std::to_string(f) + ")"; }
+  std::string spec() const { return "trimmed-mean(f=" + detail::f_text(f) + ")"; }
   Index min_rows() const { return 2 * Index(f) + 1; }
   void validate(Index n, Index d) const {
     detail::check_f(*this, f);

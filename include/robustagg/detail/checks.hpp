@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -21,7 +22,18 @@ inline void check_shape(const std::string& spec, Index n, Index d, Index need,
   if (d < 1) fail(spec, " needs gradients with d >= 1 coordinates, got d = ", d);
 }
 
+/// The default f of the rules that tolerate f Byzantine workers: "not given".
+/// A rule must be told f (Krum{2}, "krum(f=2)"); validate() refuses this value,
+/// so Krum{} is an error at the first aggregation, never a silent f = 0.
+inline constexpr int kUnsetF = std::numeric_limits<int>::min();
+
+/// f as a spec shows it: the number, or "?" when not given.
+inline std::string f_text(int f) { return f == kUnsetF ? std::string("?") : std::to_string(f); }
+
 inline void check_f(const std::string& spec, int f) {
+  if (f == kUnsetF)
+    fail(spec, ": f (the number of Byzantine workers to tolerate) was not given; "
+               "set it, e.g. ", spec.substr(0, spec.find('(')), "(f=1)");
   if (f < 0) fail(spec, ": f must be >= 0, got f = ", f);
 }
 

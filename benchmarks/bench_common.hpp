@@ -19,6 +19,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include <xsimd/xsimd.hpp>
 
 namespace bench {
 
@@ -84,8 +85,8 @@ inline std::map<std::pair<Index, Index>, double>& rooflines() {
 /// win up to ~16 rows and lose by 3x beyond): the roofline takes the faster.
 inline float read_pass(const ra::GradientMatrix<float>& g, int threads, int pattern) {
   namespace rd = ra::detail;
-  using V = rd::vec<float>;
-  constexpr Index W = rd::simd_width<float>;
+  using V = xsimd::batch<float>;  // the compile-time architecture (benchmarks build with -march=native)
+  constexpr Index W = Index(V::size);
   const Index n = g.rows(), d = g.cols();
   const Index slab = pattern == 0 ? (d + threads - 1) / threads : rd::kParallelTile;
   const Index tiles = rd::tile_count(d, slab);
@@ -140,7 +141,7 @@ void run_timed(benchmark::State& state, Index n, Index d, int threads, Body&& bo
   const double per_iteration = seconds / double(std::max<benchmark::IterationCount>(1, state.iterations()));
   state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(n * d) * std::int64_t(sizeof(float)));
   state.SetItemsProcessed(std::int64_t(state.iterations()) * std::int64_t(n * d));
-  state.SetLabel(std::string(ra::detail::simd_arch_name()) + " threads=" + std::to_string(threads));
+  state.SetLabel(std::string(ra::simd_arch()) + " threads=" + std::to_string(threads));
   const auto it = rooflines().find({n, d});
   if (it != rooflines().end() && it->second > 0)
     state.counters["x_roofline"] = benchmark::Counter(per_iteration / it->second);
@@ -170,7 +171,7 @@ inline void BM_ReadPass(benchmark::State& state) {
   // repetition of the one-thread pass starts a new measurement.
   if (state.range(2) == 1 || r == 0 || per_iteration < r) r = per_iteration;
   state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(n * d) * std::int64_t(sizeof(float)));
-  state.SetLabel(std::string(ra::detail::simd_arch_name()) + " threads=" + std::to_string(threads));
+  state.SetLabel(std::string(ra::simd_arch()) + " threads=" + std::to_string(threads));
   state.counters["x_roofline"] = benchmark::Counter(per_iteration / r);
   state.counters["seconds"] = benchmark::Counter(per_iteration);
 }

@@ -90,7 +90,7 @@ void register_all() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   bench::register_all();
-  benchmark::AddCustomContext("simd_arch", robustagg::detail::simd_arch_name());
+  benchmark::AddCustomContext("simd_arch", robustagg::simd_arch());
   benchmark::AddCustomContext("threads", std::to_string(robustagg::num_threads()));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -7,7 +7,7 @@
 // rows are made finite (and, for double, at most 1e150 in magnitude: beyond
 // that squared distances overflow double, see docs/security.md).
 //
-// Invariants, with h = |H| (DESIGN.md §2-3; docs/security.md states them):
+// Invariants, with h = |H| (docs/rules.md and docs/security.md):
 //  * no crash, no UB, robustagg::Error is the only exception, and it is
 //    thrown exactly when n misses the rule's requirement;
 //  * the input is never modified; the same call with a fresh workspace and

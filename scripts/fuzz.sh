@@ -22,7 +22,10 @@ if ((${#targets[@]} == 0)); then
   for src in fuzz/fuzz_*.cpp; do targets+=("$(basename "$src" .cpp)"); done
 fi
 
+# The library (its dispatched kernels included) is built with the same
+# sanitizers as the targets; they add -fsanitize=fuzzer at link time.
 CXX=${FUZZ_CXX:-clang++} cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="" \
   -DROBUSTAGG_BUILD_FUZZERS=ON -DROBUSTAGG_BUILD_TESTS=OFF -DROBUSTAGG_BUILD_BENCHMARKS=OFF \
   -DROBUSTAGG_BUILD_EXAMPLES=OFF -DROBUSTAGG_BUILD_TOOLS=OFF -DROBUSTAGG_INSTALL=OFF >/dev/null

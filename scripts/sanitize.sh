@@ -51,12 +51,10 @@ if [[ $what == all || $what == tsan ]]; then
     echo "project(robustagg_tsan LANGUAGES CXX)"
     echo "find_package(Catch2 2 REQUIRED)"
     echo "add_subdirectory(\"$src\" robustagg EXCLUDE_FROM_ALL)"
-    echo "add_executable(threaded_tests \"$src/tools/networks_float.cpp\""
-    echo "  \"$src/tools/networks_double.cpp\" \"$src/tests/main.cpp\""
+    echo "add_executable(threaded_tests \"$src/tests/main.cpp\""
     for f in "${files[@]}"; do echo "  \"$src/$f\""; done
     echo ")"
     echo "target_include_directories(threaded_tests PRIVATE \"$src/tests\")"
-    echo "target_compile_definitions(threaded_tests PRIVATE ROBUSTAGG_SEPARATE_NETWORKS)"
     echo "target_link_libraries(threaded_tests PRIVATE robustagg::robustagg Catch2::Catch2)"
   } >"$tsan_dir/project/CMakeLists.txt.new"
   # Rewrite only on change, so an unchanged list does not trigger a reconfigure.

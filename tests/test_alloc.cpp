@@ -174,3 +174,35 @@ TEMPLATE_TEST_CASE("steady-state DETOX allocates nothing when every group has a 
   }
   ra::set_num_threads(0);
 }
+
+TEMPLATE_TEST_CASE("an input that cannot be viewed in place is copied into the workspace",
+                   "[alloc]", float, double) {
+  // A column-major n x d matrix and an expression (g * 2) are evaluated once
+  // per call, into the workspace: no allocation after the first call.
+  using T = TestType;
+  const Index n = 15, d = 3001;
+  ra::GradientMatrix<T> g(n, d);
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> normal;
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < d; ++j) g(i, j) = i % 3 == 0 ? T(normal(rng)) : g(i - i % 3, j);  // DETOX groups
+  const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> colmajor = g;
+  for (const std::string spec : {"median", "krum(f=2)", "detox(r=3, outer=median)"}) {
+    const ra::AnyRule rule = ra::parse_rule(spec);
+    ra::Workspace ws;
+    ra::Vector<T> out, want;
+    ra::aggregate(g * T(2), rule, out, ws);
+    ra::aggregate(colmajor, rule, out, ws);
+    const long c = count_allocations([&] {
+      ra::aggregate(g * T(2), rule, out, ws);
+      ra::aggregate(colmajor, rule, out, ws);
+    });
+    INFO(spec);
+    CHECK(c == 0);
+    const ra::GradientMatrix<T> doubled = g * T(2);
+    ra::aggregate(g * T(2), rule, out, ws);
+    ra::Workspace ws2;
+    ra::aggregate(doubled, rule, want, ws2);
+    CHECK(out == want);  // the copy is the same input
+  }
+}

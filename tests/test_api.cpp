@@ -19,7 +19,7 @@ ra::GradientMatrix<T> sample(Index n, Index d, std::uint64_t seed = 1) {
   return ra::testing::make_input<T>(ra::testing::Kind::Random, n, d, seed);
 }
 
-/// Every rule of DESIGN.md §2, parameterised for n = 11.
+/// Every rule of docs/rules.md, parameterised for n = 11.
 std::vector<ra::AnyRule> all_rules() {
   return {ra::Mean{},       ra::Median{},          ra::TrimmedMean{2},
           ra::Krum{2},      ra::MultiKrum{2},      ra::MultiKrum{2, 3},

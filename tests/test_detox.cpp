@@ -1,7 +1,9 @@
 // DETOX: the vote and bucket stages, the composer, validation messages, the
 // report, spec strings, and agreement with a reference built from the
-// definitions (DESIGN.md §2 "DETOX").
+// definitions (docs/detox.md).
 #include <catch2/catch.hpp>
+
+#include "archs.hpp"
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -42,7 +44,7 @@ bool bitwise_equal(const T* a, const T* b, Index d) {
   return std::memcmp(a, b, std::size_t(d) * sizeof(T)) == 0;
 }
 
-// ---- The reference: DESIGN.md §2 "DETOX" with plain loops. -------------
+// ---- The reference: docs/detox.md with plain loops. -------------
 
 /// Relative L-infinity agreement as documented in detox.hpp.
 template <class T>
@@ -495,7 +497,9 @@ TEMPLATE_TEST_CASE("the vote's row comparison equals a scalar reference at every
   // early exit on a NaN in x); the reference is the definition, value by value.
   using T = TestType;
   const T nan = std::numeric_limits<T>::quiet_NaN();
-  const Index W = robustagg::detail::simd_width<T>;
+  robustagg_test::for_each_arch([&](const std::string& arch) {
+  const Index W = robustagg_test::simd_width<T>();
+  INFO("arch = " << arch);
   for (Index d : {Index(1), W - 1, W, W + 1, Index(1023), Index(1024), Index(1025),
                   Index(2048) + W + 1}) {
     if (d < 1) continue;
@@ -523,6 +527,7 @@ TEMPLATE_TEST_CASE("the vote's row comparison equals a scalar reference at every
       }
     }
   }
+  });
 }
 
 TEMPLATE_TEST_CASE("the vote on long rows: a late NaN or a last-bit difference decides",

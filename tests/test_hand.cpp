@@ -1,5 +1,5 @@
 // Small cases for every rule, computed by hand from the definitions in
-// DESIGN.md §2 (the arithmetic is in the comments). Every value is exact in
+// docs/rules.md (the arithmetic is in the comments). Every value is exact in
 // float and double, so results are compared exactly.
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // Hostile inputs: extreme magnitudes, non-finite rows, denormals, and the
 // promise that no rule ever writes to its input. Expected values are worked
-// out by hand from DESIGN.md §2-3 (arithmetic in the comments).
+// out by hand from docs/rules.md and docs/security.md (arithmetic in the comments).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -103,7 +103,7 @@ TEST_CASE("every catalog rule is covered by the hostile-input tests", "[hostile]
     if (!found) missing.push_back(info.name);
   }
   for (const auto& m : missing) WARN("rule '" << m << "' has no entry in hostile_specs()");
-  // The core rules of DESIGN.md §2 must all be there.
+  // The core rules of docs/rules.md must all be there.
   for (const char* core : {"mean", "median", "trimmed-mean", "krum", "multi-krum", "bulyan",
                            "sign-vote", "noisy-median", "noisy-sign-vote", "detox"}) {
     INFO(core);

@@ -14,6 +14,8 @@
 #include <robustagg/robustagg.hpp>
 #include <vector>
 
+#include "archs.hpp"
+
 namespace ra = robustagg;
 namespace rd = robustagg::detail;
 using ra::Index;
@@ -97,8 +99,7 @@ std::vector<T> portable(const ra::GradientMatrix<T>& g, Reduce reduce) {
 const std::vector<Index> kRows = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 24, 25, 31, 32, 33, 40, 51, 64, 101, 257, 300};
 
 template <class T>
-std::vector<Index> dims() {
-  const Index W = rd::simd_width<T>;
+std::vector<Index> dims(Index W) {
   return {1, W - 1, W, W + 1, 2 * W + 1, 255, 256, 257, 1000 + W / 2};
 }
 
@@ -147,12 +148,14 @@ TEMPLATE_TEST_CASE("coordinate kernels equal the portable per-coordinate sort", 
                    float, double) {
   using T = TestType;
   using K = rd::key_t<T>;
+  robustagg_test::for_each_arch([&](const std::string& arch) {
+  const Index W = robustagg_test::simd_width<T>();
   for (Index n : kRows) {
-    for (Index d : dims<T>()) {
+    for (Index d : dims<T>(W)) {
       if (n > 64 && d > 300) continue;  // keep the suite quick
       for (bool hostile : {false, true}) {
         const auto g = make<T>(n, d, std::uint64_t(n * 1000003 + d * 7 + hostile), hostile);
-        INFO("n = " << n << ", d = " << d << ", hostile = " << hostile << ", W = " << rd::simd_width<T>);
+        INFO("arch = " << arch << ", n = " << n << ", d = " << d << ", hostile = " << hostile << ", W = " << W);
         Index where = -1;
 
         auto med = ra::aggregate(g, ra::Median{});
@@ -218,6 +221,7 @@ TEMPLATE_TEST_CASE("coordinate kernels equal the portable per-coordinate sort", 
       }
     }
   }
+  });
 }
 
 TEMPLATE_TEST_CASE("distance engine matches double distances", "[kernels][distances]", float, double) {
@@ -322,9 +326,19 @@ TEST_CASE("Krum picks an honest row when float squares overflow", "[kernels][dis
   CHECK(std::fabs(mk[0]) < 1e20f);
 }
 
-TEST_CASE("SIMD architecture is reported", "[kernels]") {
-  const std::string name = rd::simd_arch_name();
+TEST_CASE("SIMD architecture is reported and can be forced", "[kernels]") {
+  const std::string name = ra::simd_arch();
   CHECK(!name.empty());
-  CHECK(rd::simd_width<float> >= 1);
-  CHECK(rd::simd_width<float> == 2 * rd::simd_width<double>);
+  const std::vector<std::string> archs = ra::simd_archs();
+  REQUIRE(!archs.empty());
+  CHECK(name == archs.front());  // the best one by default
+  for (const std::string& a : archs) {
+    robustagg_test::ArchScope scope(a);
+    CHECK(std::string(ra::simd_arch()) == a);
+    CHECK(robustagg_test::simd_width<float>() == 2 * robustagg_test::simd_width<double>());
+  }
+  CHECK(std::string(ra::simd_arch()) == name);
+  CHECK_THROWS_WITH(ra::set_simd_arch("avx9000"),
+                    Catch::Contains("'avx9000' is not an architecture this build runs here"));
+  CHECK(std::string(ra::simd_arch()) == name);
 }

@@ -81,7 +81,7 @@ TEST_CASE("parsed rules hold the concrete rule with its parameters", "[spec]") {
 }
 
 TEST_CASE("every rule in the catalog parses, and the canonical spec round-trips", "[spec]") {
-  // one example per rule of DESIGN.md §2; rules added later (detox, ...) have their own tests
+  // one example per rule of docs/rules.md; rules added later (detox, ...) have their own tests
   const std::vector<std::pair<std::string, std::string>> examples = {
       {"mean", "mean"},
       {"median", "median"},

@@ -11,10 +11,37 @@
 
 namespace robustagg {
 
+namespace detail {
+
+/// The raw-pointer entry points' boundary checks: no null pointer where
+/// values are read or written (a clear error, not a crash). Sizes and
+/// lifetimes cannot be checked: see the preconditions below.
+template <class T>
+void check_pointers(const RowsView<T>& g, const T* out) {
+  if (g.rows() < 0 || g.cols() < 0)
+    fail("aggregate: negative shape n = ", g.rows(), ", d = ", g.cols());
+  if (g.rows() > 0 && g.cols() > 0) {
+    if (!g.has_rows()) fail("aggregate: the gradients pointer is null (n = ", g.rows(), ", d = ", g.cols(), ")");
+    for (Index i = 0; i < g.rows(); ++i)
+      if (!g.row(i)) fail("aggregate: row pointer ", i, " of ", g.rows(), " is null");
+  }
+  if (!out && g.cols() > 0) fail("aggregate: the output pointer is null (d = ", g.cols(), ")");
+}
+
+/// Workspace slot of the one copy of an input whose rows cannot be viewed in
+/// place (with_rows_view).
+inline constexpr std::size_t kSlotInputCopy = 63;
+
+}  // namespace detail
+
 /// Validates and runs `rule` on a view, writing d values to `out`.
+/// Preconditions (not checkable): every row holds d readable values and `out`
+/// d writable ones that do not overlap the rows; all live until the call
+/// returns. A null row or output pointer throws robustagg::Error.
 template <class Rule, class T>
 void aggregate(const RowsView<T>& gradients, const Rule& rule, T* out, Workspace& workspace) {
   static_assert(is_rule_v<Rule>, "robustagg::aggregate: not a rule type");
+  detail::check_pointers(gradients, out);
   rule.validate(gradients.rows(), gradients.cols());
   workspace.report().clear();
   rule.template run<T>(gradients, out, workspace);
@@ -22,21 +49,28 @@ void aggregate(const RowsView<T>& gradients, const Rule& rule, T* out, Workspace
 
 /// Zero-copy form over n separate row buffers of d values each (MPI receive
 /// buffers, tensors). Writes d values to out.
+/// Preconditions: `rows` points to n row pointers, each to d readable values;
+/// `out` to d writable values overlapping no row; all live until the call
+/// returns. A null `rows`, row or `out` throws robustagg::Error.
 template <class Rule, class T>
 void aggregate(const T* const* rows, Index n, Index d, const Rule& rule, T* out,
                Workspace& workspace) {
+  if (!rows && n > 0) detail::fail("aggregate: the row-pointer array is null (n = ", n, ", d = ", d, ")");
   aggregate(RowsView<T>::from_rows(rows, n, d), rule, out, workspace);
 }
 
 /// The steady-state form: writes into `out` (resized to d on first use) and
 /// reuses `workspace`, so a training loop allocates nothing after its first
-/// step. `gradients` binds without a copy when its rows are contiguous.
+/// step. `gradients` binds without a copy when its rows are contiguous; any
+/// other expression (a column-major n x d matrix, `grads * 2.0f`) is
+/// evaluated into the workspace, one copy per call but no allocation after
+/// the first.
 template <class Rule, class Derived>
 void aggregate(const Eigen::MatrixBase<Derived>& gradients, const Rule& rule,
                Vector<typename Derived::Scalar>& out, Workspace& workspace) {
   static_assert(is_rule_v<Rule>, "robustagg::aggregate: not a rule type");
   using T = typename Derived::Scalar;
-  detail::with_rows_view(gradients, [&](const RowsView<T>& view) {
+  detail::with_rows_view(gradients, workspace.child(detail::kSlotInputCopy), [&](const RowsView<T>& view) {
     rule.validate(view.rows(), view.cols());
     if (out.size() != view.cols()) out.resize(view.cols());
     workspace.report().clear();

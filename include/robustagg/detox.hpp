@@ -29,7 +29,7 @@
 #include "detail/format.hpp"
 #include "detail/parallel.hpp"
 #include "detail/rng.hpp"
-#include "detail/simd.hpp"
+#include "detail/kernels.hpp"
 #include "errors.hpp"
 #include "gradients.hpp"
 #include "mean.hpp"
@@ -60,38 +60,12 @@ inline constexpr std::size_t kChildInner = 0;
 inline constexpr std::size_t kChildOuter = 1;
 
 /// One pass over rows x and y: whether they are bitwise equal, and whether x
-/// holds a NaN. SIMD, in blocks of 1024 values; it stops at the first block
-/// where x has a NaN (such a row wins no vote, so `equal` no longer matters and
-/// is reported false).
-struct RowCompare {
-  bool equal;
-  bool x_nan;
-};
-
+/// holds a NaN. SIMD (kernels.hpp), in blocks of 1024 values; it stops at the
+/// first block where x has a NaN (such a row wins no vote, so `equal` no
+/// longer matters and is reported false).
 template <class T>
 inline RowCompare compare_rows(const T* x, const T* y, Index d) {
-  using V = vec<T>;
-  constexpr Index W = simd_width<T>;
-  constexpr Index kBlock = 1024;
-  const Index vend = d / W * W;
-  V diff(T(0));  // OR of x ^ y, bit by bit
-  Index j = 0;
-  while (j < vend) {
-    const Index end = std::min(vend, j + kBlock);
-    auto nan = xsimd::isnan(V(T(0)));  // all false
-    for (; j < end; j += W) {
-      const V vx = V::load_unaligned(x + j);
-      diff = diff | (vx ^ V::load_unaligned(y + j));
-      nan = nan | xsimd::isnan(vx);
-    }
-    if (xsimd::any(nan)) return {false, true};
-  }
-  bool equal = !xsimd::any(xsimd::bitwise_cast<kvec<T>>(diff) != kvec<T>(0));
-  for (; j < d; ++j) {
-    if (std::isnan(x[j])) return {false, true};
-    equal = equal && std::memcmp(x + j, y + j, sizeof(T)) == 0;
-  }
-  return {equal, false};
+  return kernels<T>().compare_rows(x, y, d);
 }
 
 template <class T>

@@ -59,6 +59,8 @@ class RowsView {
   }
 
   Index rows() const { return n_; }
+  /// False for a view over a null base or row-pointer array.
+  bool has_rows() const { return rows_ != nullptr || base_ != nullptr; }
   Index cols() const { return d_; }
   const T* row(Index i) const { return rows_ ? rows_[i] : base_ + i * stride_; }
   T operator()(Index i, Index j) const { return row(i)[j]; }

@@ -182,7 +182,7 @@ class SpecArgs {
   /// A nested rule spec (built with `build`).
   template <class Build>
   AnyRule get_rule(const std::string& key, Build&& build) {
-    const int k = require(key);
+    const std::size_t k = require(key);
     const SpecNode::Value& v = node_.args[k].second;
     if (!v.node) error(key, "must be a rule spec, got '" + v.number + "'");
     return build(*v.node);
@@ -202,14 +202,16 @@ class SpecArgs {
       if (node_.args[i].first == key) return int(i);
     return -1;
   }
-  int require(const std::string& key) {
+  std::size_t require(const std::string& key) {
     const int k = find(key);
     if (k < 0) detail::fail("rule spec '", text_, "': ", node_.name, " needs parameter '", key, "'");
-    used_[k] = true;
-    return k;
+    used_[std::size_t(k)] = true;
+    return std::size_t(k);
   }
   const SpecNode::Value& number(const std::string& key) {
     const SpecNode::Value& v = node_.args[require(key)].second;
+    if (v.node && v.node->args.empty() && is_non_finite_word(v.node->name))
+      error(key, "must be a finite number, got '" + v.node->name + "'");
     if (v.node) error(key, "must be a number, got the rule '" + v.node->name + "'");
     return v;
   }
@@ -224,6 +226,12 @@ class SpecArgs {
     if (errno == ERANGE || x > max)
       error(key, "is out of range (at most " + std::to_string(max) + "), got " + t);
     return x;
+  }
+  /// "nan", "inf", "infinity" in any case: parsed as names, meant as numbers.
+  static bool is_non_finite_word(const std::string& w) {
+    std::string l;
+    for (char c : w) l += char(std::tolower(static_cast<unsigned char>(c)));
+    return l == "nan" || l == "inf" || l == "infinity";
   }
   [[noreturn]] void error(const std::string& key, const std::string& what) const {
     detail::fail("rule spec '", text_, "': ", node_.name, ": ", key, " ", what);
@@ -320,6 +328,10 @@ inline const std::vector<RuleInfo>& rule_catalog() {
          if (a.has("tolerance")) r.tolerance = a.get_double("tolerance");
          if (a.has("seed")) r.seed = a.get_u64("seed", 0);
          a.finish("r, buckets, inner, outer, tolerance, seed");
+         // Static parameters are checked here, not at the first aggregation.
+         if (r.r < 1 || r.r % 2 == 0) detail::fail(r.spec(), ": r must be odd and >= 1, got r = ", r.r);
+         if (!(r.tolerance >= 0.0))
+           detail::fail(r.spec(), ": tolerance must be finite and >= 0, got tolerance = ", r.tolerance);
          return AnyRule(r);
        }},
   };

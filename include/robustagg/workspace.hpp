@@ -83,4 +83,26 @@ class Workspace {
   std::vector<StageReport> report_;
 };
 
+namespace detail {
+
+/// with_rows_view (gradients.hpp), evaluating a layout that cannot bind into a buffer of `ws`
+/// (slot 0 of that workspace), so repeated calls allocate nothing after the
+/// first.
+template <class Derived, class Fn>
+decltype(auto) with_rows_view(const Eigen::MatrixBase<Derived>& g, Workspace& ws, Fn&& fn) {
+  using T = typename Derived::Scalar;
+  static_assert(is_supported_scalar_v<T>, "robustagg aggregates float or double gradients");
+  if constexpr (has_direct_rows_v<Derived>) {
+    const Derived& m = g.derived();
+    if (m.innerStride() == 1 || m.cols() <= 1) {
+      return fn(RowsView<T>::strided(m.data(), m.rows(), m.cols(), m.outerStride()));
+    }
+  }
+  const Index n = g.rows(), d = g.cols();
+  T* buffer = ws.get<T>(0, std::size_t(n * d));
+  Eigen::Map<GradientMatrix<T>>(buffer, n, d) = g;  // the one copy, into the workspace
+  return fn(RowsView<T>::strided(buffer, n, d, d));
+}
+
+}  // namespace detail
 }  // namespace robustagg

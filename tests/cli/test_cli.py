@@ -5,7 +5,7 @@ Usage: test_cli.py ROBUSTAGG_BINARY [results|errors|all]
 
   results  aggregates random float32/float64 arrays with the CLI and compares the
            output with NumPy computations written from the rules' definitions
-           (DESIGN.md section 2), plus rules/--help/--version.
+           (docs/rules.md), plus rules/--help/--version.
   errors   a corpus of malformed .npy files and bad command lines: each must end
            with exit code 1 or 2, exactly one line "robustagg: ..." on stderr, no
            signal, and no output or temporary file left behind.

@@ -50,12 +50,44 @@ if(ROBUSTAGG_INSTALL)
   add_test(NAME consumer.find_package.run COMMAND ${CMAKE_COMMAND} -E chdir ${_consumer_dir}/find_package ./consumer)
   set_tests_properties(consumer.find_package.run PROPERTIES
     FIXTURES_REQUIRED consumer_fp_built PASS_REGULAR_EXPRESSION "consumer ok")
+
+  # The warning check (issue: zero warnings from the library's headers): the
+  # installed package, every public rule instantiated, -Werror with the
+  # strictest warnings, at -O2 and -O2 -march=native.
+  foreach(_flavour O2 native)
+    set(_flags "-O2")
+    if(_flavour STREQUAL "native")
+      set(_flags "-O2 -march=native")
+    endif()
+    set(_dir ${_consumer_dir}/strict_${_flavour})
+    add_test(NAME consumer.strict_${_flavour}.configure
+      COMMAND ${CMAKE_COMMAND} -E env --unset=CXXFLAGS
+              ${CMAKE_COMMAND} -S ${_consumer_src} -B ${_dir}
+              -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER} -DCMAKE_BUILD_TYPE=
+              "-DCMAKE_CXX_FLAGS=${_flags}" -DROBUSTAGG_CONSUMER_STRICT=ON
+              -DROBUSTAGG_CONSUMER_MODE=find_package -DCMAKE_PREFIX_PATH=${_consumer_prefix}
+              -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON)
+    add_test(NAME consumer.strict_${_flavour}.build COMMAND ${CMAKE_COMMAND} --build ${_dir} --target strict)
+    add_test(NAME consumer.strict_${_flavour}.run COMMAND ${CMAKE_COMMAND} -E chdir ${_dir} ./strict)
+    set_tests_properties(consumer.strict_${_flavour}.configure PROPERTIES
+      FIXTURES_REQUIRED consumer_installed FIXTURES_SETUP consumer_strict_${_flavour}_configured)
+    set_tests_properties(consumer.strict_${_flavour}.build PROPERTIES
+      FIXTURES_REQUIRED consumer_strict_${_flavour}_configured
+      FIXTURES_SETUP consumer_strict_${_flavour}_built
+      FAIL_REGULAR_EXPRESSION "warning:")
+    set_tests_properties(consumer.strict_${_flavour}.run PROPERTIES
+      FIXTURES_REQUIRED consumer_strict_${_flavour}_built PASS_REGULAR_EXPRESSION "strict consumer ok")
+    set_property(TEST consumer.strict_${_flavour}.configure consumer.strict_${_flavour}.build
+      consumer.strict_${_flavour}.run APPEND PROPERTY RESOURCE_LOCK robustagg_consumer)
+  endforeach()
 endif()
 
 add_test(NAME consumer.add_subdirectory.configure
   COMMAND ${CMAKE_COMMAND} -S ${_consumer_src} -B ${_consumer_dir}/add_subdirectory
           ${_consumer_args} -DROBUSTAGG_CONSUMER_MODE=add_subdirectory
-          -DROBUSTAGG_SOURCE_DIR=${PROJECT_SOURCE_DIR})
+          -DROBUSTAGG_SOURCE_DIR=${PROJECT_SOURCE_DIR}
+          # the kernels once (sse2) instead of per architecture: this checks packaging
+          -DROBUSTAGG_SIMD_ARCHS=sse2)
 set_tests_properties(consumer.add_subdirectory.configure PROPERTIES
   FIXTURES_REQUIRED consumer_clean FIXTURES_SETUP consumer_as_configured)
 

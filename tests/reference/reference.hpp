@@ -1,12 +1,12 @@
 // The plain scalar reference of every robustagg rule, written straight from
-// DESIGN.md §2 (definitions) and §3 (non-finite policy), independent of the
+// docs/rules.md (definitions) and docs/security.md (non-finite policy), independent of the
 // library's kernels: it works on a GradientMatrix<double> copy of the input,
 // accumulates in double, orders values with std::sort and an explicit
 // total-order comparator, and computes distances pair by pair in coordinate
 // order. The only library code it uses is detail::gaussian, which *is* the
 // definition of the noise.
 //
-// Conventions (DESIGN.md §2): the median of an even count is the mean of the
+// Conventions (docs/rules.md): the median of an even count is the mean of the
 // two middle values; sign(0) = 0 and NaN abstains in sign votes; Krum ties go
 // to the lowest index; Multi-Krum's m = 0 means n - f; Bulyan as documented in
 // bulyan.hpp.

@@ -15,9 +15,15 @@ namespace robustagg::detail {
 inline void check_shape(const std::string& spec, Index n, Index d, Index need,
                         const char* formula) {
   if (n < need) {
+    // A d x n matrix passed by mistake (one column per worker) reads as d
+    // workers: when d would meet the requirement, say so.
+    std::string hint;
+    if (n > 0 && d >= need)
+      hint = " (the input is " + std::to_string(n) + " x " + std::to_string(d) +
+             " and rows are workers: pass the transpose if its columns are)";
     if (formula && *formula)
-      fail(spec, " needs n >= ", formula, " = ", need, " gradients, got ", n);
-    fail(spec, " needs at least ", need, need == 1 ? " gradient" : " gradients", ", got ", n);
+      fail(spec, " needs n >= ", formula, " = ", need, " gradients, got ", n, hint);
+    fail(spec, " needs at least ", need, need == 1 ? " gradient" : " gradients", ", got ", n, hint);
   }
   if (d < 1) fail(spec, " needs gradients with d >= 1 coordinates, got d = ", d);
 }

@@ -5,10 +5,14 @@
 // |x|^2 + |y|^2 - 2 x.y, which loses everything on nearby vectors).
 //
 // Fast path: the coordinates are cut into tiles of 2048 to 16384 (about 1 MB
-// for the n rows: a tile stays in L2). Inside a tile, row i is paired with blocks of up to 8
-// rows k > i (register blocking: one load of row i serves 8 pairs); each
-// pair accumulates (x - y)^2 in T lanes over runs of kDistanceRun batches, and
-// each run's lanes are added into per-lane double accumulators. For float
+// for the n rows: a tile stays in L2). Inside a tile, row i is paired with
+// blocks of rows k > i (register blocking: one load of row i serves 2 to 8
+// pairs, as the registers allow); each pair accumulates (x - y)^2 (a multiply
+// and an add, never an FMA) in kDistanceLanes<T> virtual lanes (16 floats or
+// 8 doubles, whatever the vector width) over runs of 16 lane groups, and
+// each run's lanes are added into per-lane double accumulators. The kernel is
+// compiled per SIMD architecture (kernels_impl.hpp) and gives the same bits
+// on every one. For float
 // input a run sum that is not finite although both rows are finite in that
 // tile (e.g. values ~1e19 whose squares overflow float) is recomputed in
 // double. Tiles are grouped into at most 64 chunks fixed by (n, d) alone; each
@@ -28,7 +32,7 @@
 #include "../gradients.hpp"
 #include "../workspace.hpp"
 #include "parallel.hpp"
-#include "simd.hpp"
+#include "kernels.hpp"
 #include "tiles.hpp"
 
 namespace robustagg::detail {
@@ -36,14 +40,6 @@ namespace robustagg::detail {
 inline constexpr std::size_t kSlotDistanceFinite = 1;
 inline constexpr std::size_t kSlotDistancePartials = 10;
 inline constexpr std::size_t kSlotDistanceRows = 11;
-
-/// Coordinates per L1 sub-block of a distance tile (a multiple of every run
-/// length kDistanceRun * W, so runs never straddle sub-blocks).
-inline constexpr Index kDistanceL1 = 512;
-
-/// Batches per float run before the run is added into double lanes; bounds the
-/// float rounding of a run to ~kDistanceRun ulps.
-inline constexpr Index kDistanceRun = 16;
 
 /// D is n x n row-major (double). D[i][i] = 0, D symmetric. Portable form.
 template <class T>
@@ -81,57 +77,6 @@ void pairwise_sq_distances_scalar(const RowsView<T>& g, double* D, Workspace& ws
   }
 }
 
-/// Pairs (i, k0 + q), q < NB, over the batches of [a, b): adds each run's lanes
-/// into acc_d[q * W + lane] (double).
-template <class T, int NB>
-void distance_block(const T* x, const T* const* ys, Index a, Index b, double* acc_d,
-                    const unsigned char* y_finite, bool x_finite) {
-  constexpr Index W = simd_width<T>;
-  constexpr Index kRun = kDistanceRun * W;
-  for (Index r0 = a; r0 < b; r0 += kRun) {
-    const Index r1 = std::min(b, r0 + kRun);
-    vec<T> acc[NB];
-    for (int q = 0; q < NB; ++q) acc[q] = vec<T>(T(0));
-    for (Index j = r0; j < r1; j += W) {
-      const vec<T> xv = vec<T>::load_unaligned(x + j);
-      for (int q = 0; q < NB; ++q) {
-        const vec<T> t = xv - vec<T>::load_unaligned(ys[q] + j);
-        acc[q] = xsimd::fma(t, t, acc[q]);
-      }
-    }
-    for (int q = 0; q < NB; ++q) {
-      double* o = acc_d + q * W;
-      if constexpr (std::is_same_v<T, float>) {
-        if (!xsimd::all(acc[q] - acc[q] == vec<T>(T(0))) && x_finite && y_finite[q]) {
-          // Float overflow from finite rows: redo this run in double.
-          const T* y = ys[q];
-          for (Index l = 0; l < W; ++l) {
-            double s = 0.0;
-            for (Index j = r0 + l; j < r1; j += W) {
-              const double t = double(x[j]) - double(y[j]);
-              s += t * t;
-            }
-            o[l] += s;
-          }
-          continue;
-        }
-      }
-      alignas(64) T tmp[W];
-      acc[q].store_aligned(tmp);
-      for (Index l = 0; l < W; ++l) o[l] += double(tmp[l]);
-    }
-  }
-}
-
-template <class T, int NB>
-void distance_block_dispatch(int nb, const T* x, const T* const* ys, Index a, Index b,
-                             double* acc_d, const unsigned char* y_finite, bool x_finite) {
-  if constexpr (NB > 1) {
-    if (nb < NB) return distance_block_dispatch<T, NB - 1>(nb, x, ys, a, b, acc_d, y_finite, x_finite);
-  }
-  distance_block<T, NB>(x, ys, a, b, acc_d, y_finite, x_finite);
-}
-
 /// Bytes of a distance tile (all n rows), about one core's L2 on the
 /// development machine (measured setting; define
 /// ROBUSTAGG_DISTANCE_TILE_BUDGET to tune it).
@@ -149,14 +94,10 @@ inline Index distance_tile(Index n, std::size_t size) {
   return len;
 }
 
-/// Index of pair (i, k), i < k, in the row-major upper triangle.
-inline Index pair_index(Index n, Index i, Index k) { return i * n - i * (i + 1) / 2 + (k - i - 1); }
-
 /// D is n x n row-major (double). D[i][i] = 0, D symmetric. Fast form.
 template <class T>
 void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
-  constexpr Index W = simd_width<T>;
-  constexpr int kBlock = 8;
+  constexpr Index L = kDistanceLanes<T>;
   const Index n = g.rows();
   const Index d = g.cols();
   std::fill(D, D + n * n, 0.0);
@@ -171,62 +112,21 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
   const T** ptrs = ws.get<const T*>(kSlotDistanceRows, std::size_t(n));
   for (Index i = 0; i < n; ++i) ptrs[i] = g.row(i);
   const int threads = threads_for(n * d, chunks);
-  const std::size_t acc_bytes = std::size_t(pairs * W) * sizeof(double);
+  const std::size_t acc_bytes = std::size_t(pairs * L) * sizeof(double);
   const ThreadScratch scratch = thread_scratch(ws, threads, acc_bytes + std::size_t(n));
+  const KernelSet<T>& k = kernels<T>();
   parallel_for(chunks, threads, [&](Index c, int tid) {
     double* acc = scratch.get<double>(tid);
     unsigned char* tile_finite = scratch.get<unsigned char>(tid, acc_bytes);
     unsigned char* bad = nonfinite + c * n;
-    std::fill(acc, acc + pairs * W, 0.0);
+    std::fill(acc, acc + pairs * L, 0.0);
     std::fill(bad, bad + n, static_cast<unsigned char>(0));
     const Index t0 = c * tiles / chunks, t1 = (c + 1) * tiles / chunks;
-    for (Index t = t0; t < t1; ++t) {
-      const Index a = t * tile_len;
-      const Index e = std::min(d, a + tile_len);
-      const Index v_end = a + (e - a) / W * W;
-      for (Index i = 0; i < n; ++i) {
-        const T* x = ptrs[i];
-        vec<T> check(T(0));
-        for (Index j = a; j < v_end; j += W) check += vec<T>::load_unaligned(x + j) * vec<T>(T(0));
-        T tail = 0;
-        for (Index j = v_end; j < e; ++j) tail += x[j] * T(0);
-        const bool ok = xsimd::all(check == vec<T>(T(0))) && tail == T(0);
-        tile_finite[i] = ok;
-        if (!ok) bad[i] = 1;
-      }
-      // Sub-blocks of kDistanceL1 coordinates: all pairs of a sub-block work
-      // on the same few KB of each row (L1 for small n), so the loads of the
-      // blocked pairs are served by L1 instead of L2.
-      for (Index sb = a; sb < v_end; sb += kDistanceL1) {
-        const Index se = std::min(v_end, sb + kDistanceL1);
-        for (Index i = 0; i + 1 < n; ++i) {
-          for (Index k0 = i + 1; k0 < n; k0 += kBlock) {
-            const int nb = int(std::min<Index>(kBlock, n - k0));
-            distance_block_dispatch<T, kBlock>(nb, ptrs[i], ptrs + k0, sb, se,
-                                                acc + pair_index(n, i, k0) * W, tile_finite + k0,
-                                                tile_finite[i] != 0);
-          }
-        }
-      }
-      for (Index i = 0; i + 1 < n; ++i) {
-        if (v_end < e) {
-          const T* x = ptrs[i];
-          for (Index k = i + 1; k < n; ++k) {
-            const T* y = ptrs[k];
-            double s = 0.0;
-            for (Index j = v_end; j < e; ++j) {
-              const double q = double(x[j]) - double(y[j]);
-              s += q * q;
-            }
-            acc[pair_index(n, i, k) * W] += s;
-          }
-        }
-      }
-    }
+    k.distance_tiles(ptrs, n, d, tile_len, t0, t1, acc, tile_finite, bad);
     double* out = partials + c * pairs;
     for (Index p = 0; p < pairs; ++p) {
       double s = 0.0;
-      for (Index l = 0; l < W; ++l) s += acc[p * W + l];
+      for (Index l = 0; l < L; ++l) s += acc[p * L + l];
       out[p] = s;
     }
   });
@@ -237,13 +137,13 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
     if (bad_i) nonfinite[i] = 1;  // chunk 0's flags now hold the OR (i scanned in order)
   }
   for (Index i = 0; i < n; ++i) {
-    for (Index k = i + 1; k < n; ++k) {
-      const Index p = pair_index(n, i, k);
+    for (Index k2 = i + 1; k2 < n; ++k2) {
+      const Index p = pair_index(n, i, k2);
       double s = 0.0;
       for (Index c = 0; c < chunks; ++c) s += partials[c * pairs + p];
-      if (nonfinite[i] || nonfinite[k]) s = kInf;
-      D[i * n + k] = s;
-      D[k * n + i] = s;
+      if (nonfinite[i] || nonfinite[k2]) s = kInf;
+      D[i * n + k2] = s;
+      D[k2 * n + i] = s;
     }
   }
 }

@@ -7,14 +7,14 @@
 // the needed output wires, a comparator is kept only if one of its outputs is
 // needed, and only the needed half (min, max or both) is computed. The same
 // generator runs at compile time (fixed networks, unrolled into registers)
-// and at run time (larger n, applied from a comparator list).
+// and at run time (larger n, applied from a comparator list). The SIMD code
+// that applies them is in kernels_impl.hpp.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <utility>
 
-#include "simd.hpp"
 
 namespace robustagg::detail {
 
@@ -83,7 +83,7 @@ inline constexpr int kMaxFixedNetwork = 32;
 template <int N>
 struct FixedNetwork {
   static constexpr int kCapacity = batcher_size(N) > 0 ? batcher_size(N) : 1;
-  std::array<Comparator, kCapacity> c{};
+  std::array<Comparator, std::size_t(kCapacity)> c{};
   int count = 0;
 };
 
@@ -112,41 +112,5 @@ template <int N>
 struct MedianNetwork {
   static constexpr FixedNetwork<N> value = make_median_network<N>();
 };
-
-template <int Lo, int Hi, int Kind, class V>
-ROBUSTAGG_ALWAYS_INLINE void compare_exchange(V* v) {
-  if constexpr (Kind == 3) {
-    const V a = v[Lo], b = v[Hi];
-    v[Lo] = xsimd::min(a, b);
-    v[Hi] = xsimd::max(a, b);
-  } else if constexpr (Kind == 1) {
-    v[Lo] = xsimd::min(v[Lo], v[Hi]);
-  } else {
-    v[Hi] = xsimd::max(v[Lo], v[Hi]);
-  }
-}
-
-template <class Net, class V, std::size_t... I>
-ROBUSTAGG_ALWAYS_INLINE void apply_fixed(V* v, std::index_sequence<I...>) {
-  (void)v;
-  (compare_exchange<Net::value.c[I].lo, Net::value.c[I].hi, Net::value.c[I].kind>(v), ...);
-}
-
-/// Applies the compile-time network Net (SortNetwork<N> or MedianNetwork<N>).
-template <class Net, class V>
-ROBUSTAGG_ALWAYS_INLINE void apply_network(V* v) {
-  apply_fixed<Net>(v, std::make_index_sequence<std::size_t(Net::value.count)>{});
-}
-
-/// Applies a run-time comparator list to values held in memory.
-template <class V>
-inline void apply_network(V* v, const Comparator* net, int count) {
-  for (int c = 0; c < count; ++c) {
-    const Comparator x = net[c];
-    const V a = v[x.lo], b = v[x.hi];
-    if (x.kind & 1) v[x.lo] = xsimd::min(a, b);
-    if (x.kind & 2) v[x.hi] = xsimd::max(a, b);
-  }
-}
 
 }  // namespace robustagg::detail

@@ -1,0 +1,140 @@
+// robustagg::detail: the hot kernels, compiled once per SIMD architecture and
+// chosen at run time.
+//
+// The kernels (sorting networks over coordinates, the distance engine, the
+// mean and sign passes, the DETOX vote's row comparison) are compiled by the
+// robustagg library target for each architecture it supports on the platform
+// (x86-64: SSE2, AVX2+FMA, AVX-512BW) in translation units of their own
+// (src/kernels_<arch>_<type>.cpp, each with its own -m flags), and the best one
+// the CPU and the OS support is chosen at the first aggregation
+// (src/dispatch.cpp). So a program built with plain -O2 runs the AVX-512
+// kernels on an AVX-512 machine; the library never adds -march to its users.
+// Forcing an architecture: robustagg::set_simd_arch("sse2") or the environment
+// variable ROBUSTAGG_SIMD=sse2|avx2|avx512 (simd_arch.hpp).
+//
+// Every kernel gives bitwise the same result on every architecture: the
+// arithmetic per coordinate (or per virtual lane of the distance engine, whose
+// lane count kDistanceLanes<T> is fixed, not the vector width) is the same,
+// and the kernel sources are built with -ffp-contract=off. (One exception:
+// where several NaN and Inf inputs meet in a sum, as in the mean, the result
+// is NaN on every architecture but its sign and payload bits follow the
+// operand order, which compilers may swap.)
+//
+// This header holds only the kernels' signatures (plain function pointers
+// over raw pointers); it includes no SIMD header, so a translation unit that
+// includes robustagg compiles none of the kernels. With ROBUSTAGG_HEADER_ONLY
+// defined (no compiled library), the kernels are compiled inline in the
+// including translation unit for its compile-time architecture instead.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "networks.hpp"
+
+#if !defined(ROBUSTAGG_LINKAGE)
+#if defined(ROBUSTAGG_HEADER_ONLY)
+#define ROBUSTAGG_LINKAGE inline
+#else
+#define ROBUSTAGG_LINKAGE
+#endif
+#endif
+
+namespace robustagg {
+
+using Index = std::ptrdiff_t;
+
+namespace detail {
+
+/// Coordinates per inner block of the coordinate engine (a multiple of every
+/// SIMD width).
+inline constexpr Index kSubTile = 256;
+
+/// Widest SIMD register (AVX-512) in bytes: the scratch layouts below are
+/// sized for it, whatever the architecture chosen.
+inline constexpr std::size_t kMaxBatchBytes = 64;
+
+/// Lanes of the distance engine's accumulators (16 floats, 8 doubles: one
+/// AVX-512 register, two AVX2 or four SSE2 registers), the same on every
+/// architecture so that the distances are bitwise the same.
+template <class T>
+inline constexpr Index kDistanceLanes = Index(kMaxBatchBytes / sizeof(T));
+
+/// One pass over rows x and y: whether they are bitwise equal, and whether x
+/// holds a NaN (then `equal` is reported false; see detox.hpp).
+struct RowCompare {
+  bool equal;
+  bool x_nan;
+};
+
+/// The reducers of the sorted-coordinate kernel.
+enum class SortedReducer : int {
+  kTrimmedMean = 0,  // mean of the sorted values [param, n - param)
+  kBulyanStep = 1,   // mean of the param values closest to the median
+};
+
+/// Bytes of scratch the coordinate kernels need for n rows of T.
+inline constexpr std::size_t coordinate_scratch_bytes(Index n, std::size_t value_size) {
+  return std::size_t(n) * kMaxBatchBytes + std::size_t(n * kSubTile) * value_size +
+         (std::size_t(n) * 8 + 63) / 64 * 64;
+}
+
+/// The kernels of one architecture for value type T. All pointers are to
+/// caller-owned memory; none of them allocates, throws or uses threads.
+template <class T>
+struct KernelSet {
+  /// dst[jj] = median over i of rows[i][j0 + jj], jj < count (count <=
+  /// kSubTile). `scratch`: coordinate_scratch_bytes(n) bytes, 64-aligned;
+  /// net/net_count: the median-pruned Batcher network of n wires when
+  /// kMaxFixedNetwork < n <= kMaxNetworkWires (else unused).
+  void (*median)(const T* const* rows, Index n, Index j0, Index count, T* dst,
+                 unsigned char* scratch, const Comparator* net, int net_count);
+  /// dst[jj] = reducer over the sorted values of coordinate j0 + jj; net is
+  /// the full Batcher network for n in (kMaxFixedNetwork, kMaxNetworkWires].
+  void (*sorted)(const T* const* rows, Index n, Index j0, Index count, T* dst,
+                 unsigned char* scratch, const Comparator* net, int net_count,
+                 SortedReducer reducer, Index param);
+  /// out[j] = T(sum_i double(rows[i][j]) / n) for j in [j0, j1), summed in row
+  /// order in double.
+  void (*mean)(const T* const* rows, Index n, Index j0, Index j1, T* out);
+  /// out[j] = sign(sum_i sign(rows[i][j])), NaN abstains, for j in [j0, j1).
+  void (*sign_vote)(const T* const* rows, Index n, Index j0, Index j1, T* out);
+  /// The distance engine over tiles [t0, t1) of tile_len coordinates: adds
+  /// the squared distance of every pair (i < k), lane by lane, into
+  /// acc[pair_index(n, i, k) * kDistanceLanes<T> + lane]; sets bad[i] when row
+  /// i holds a non-finite value in these tiles. tile_finite: n bytes scratch.
+  void (*distance_tiles)(const T* const* rows, Index n, Index d, Index tile_len, Index t0,
+                         Index t1, double* acc, unsigned char* tile_finite, unsigned char* bad);
+  /// Bitwise equality of x and y (d values) and whether x holds a NaN.
+  RowCompare (*compare_rows)(const T* x, const T* y, Index d);
+};
+
+/// One architecture's kernels for both value types.
+struct KernelTable {
+  const char* name;    // "sse2", "avx2", "avx512", or the compile-time arch's name
+  Index float_width;   // floats per SIMD register
+  KernelSet<float> f32;
+  KernelSet<double> f64;
+};
+
+/// The table the kernels are dispatched to (chosen on first use, or forced
+/// with set_simd_arch / ROBUSTAGG_SIMD).
+ROBUSTAGG_LINKAGE const KernelTable& active_kernel_table();
+
+template <class T>
+inline const KernelSet<T>& kernels() {
+  if constexpr (sizeof(T) == 4)
+    return active_kernel_table().f32;
+  else
+    return active_kernel_table().f64;
+}
+
+/// Index of pair (i, k), i < k, in the row-major upper triangle.
+inline Index pair_index(Index n, Index i, Index k) { return i * n - i * (i + 1) / 2 + (k - i - 1); }
+
+}  // namespace detail
+}  // namespace robustagg
+
+#if defined(ROBUSTAGG_HEADER_ONLY)
+#include "dispatch_impl.hpp"
+#endif

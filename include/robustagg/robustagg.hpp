@@ -15,6 +15,7 @@
 #include "rule.hpp"
 #include "sign_vote.hpp"
 #include "spec.hpp"
+#include "stages.hpp"
 #include "threads.hpp"
 #include "trimmed_mean.hpp"
 #include "version.hpp"

@@ -4,7 +4,10 @@
 // matrix (often a smaller one). A stage followed by a rule is a rule:
 // compose(stage, rule) gives Composed<Stage, Rule>. DETOX's majority vote and
 // buckets (detox.hpp) are stages; so are the pre-aggregation stages here:
-// (more stages follow in later commits)
+//   Clip{c}            clip(c, then=RULE)           static norm clipping
+//   Nnm{f}             nnm(f, then=RULE)            nearest-neighbour mixing
+//   Arc{f}             arc(f, then=RULE)            adaptive robust clipping
+//   Bucketing{s, seed} bucketing(s, seed=0, then=RULE)  means of random groups of s
 //
 // A stage models
 //   std::string spec() const;
@@ -64,6 +67,7 @@ inline constexpr std::size_t kSlotStageRows = 66;
 inline constexpr std::size_t kSlotStageValues = 67;
 inline constexpr std::size_t kSlotStageNorms = 68;
 inline constexpr std::size_t kSlotStageSorted = 69;
+inline constexpr std::size_t kSlotStageFinite = 70;
 
 template <class T>
 inline bool row_is_finite(const T* x, Index d) {
@@ -106,7 +110,7 @@ inline void seeded_shuffle(U* items, Index n, std::uint64_t seed) {
 /// value. A finite row whose sum of squares overflows is rescaled by its
 /// largest |value| (the norm is then +Inf only if it exceeds the double range).
 template <class T>
-inline double row_norm(const T* x, Index d) {
+inline double row_norm(const T* x, Index d, bool* finite = nullptr) {
   constexpr int L = 8;  // independent partial sums (vectorisable), combined in order
   double acc[L] = {};
   Index j = 0;
@@ -115,8 +119,12 @@ inline double row_norm(const T* x, Index d) {
   double s = 0.0;
   for (int l = 0; l < L; ++l) s += acc[l];
   for (; j < d; ++j) s += double(x[j]) * double(x[j]);
+  if (finite) *finite = true;
   if (std::isfinite(s)) return std::sqrt(s);
-  if (!row_is_finite(x, d)) return std::numeric_limits<double>::infinity();
+  if (!row_is_finite(x, d)) {
+    if (finite) *finite = false;
+    return std::numeric_limits<double>::infinity();
+  }
   double m = 0.0;
   for (Index k = 0; k < d; ++k) m = std::max(m, std::fabs(double(x[k])));
   double r = 0.0;
@@ -190,10 +198,231 @@ inline void set_stage_name(StageReport& r, const char* name, const char* key, lo
   r.stage = buf;
 }
 
+/// The rule a stage spec names with then= (parse_rule's stage builders):
+/// a missing then= is an error naming the stage.
+template <class Args, class Nested>
+AnyRule stage_then(Args& args, const Nested& nested, const std::string& stage) {
+  if (!args.has("then"))
+    fail(stage, " needs then=RULE, the rule that runs on the stage's output, e.g. ",
+         stage.substr(0, stage.size() - 1), ", then=median)");
+  return args.get_rule("then", nested);
+}
+
 /// The parallel split of a row-by-row stage: `work` values in all.
 inline int stage_threads(Index work, Index rows) { return threads_for(work, rows); }
 
 }  // namespace detail
+
+/// clip(c): every row x becomes x * min(1, c / ||x||) (Euclidean norm in
+/// double; a zero row is unchanged). A row with a non-finite value passes
+/// unchanged. Rows of norm <= c are passed without a copy. Requires c > 0.
+/// The report entry "clip" counts the clipped rows in `changed`.
+struct Clip {
+  double c = 1.0;
+
+  std::string spec() const { return "clip(c=" + detail::format_number(c) + ")"; }
+  std::string spec_then(const std::string& next) const {
+    return "clip(c=" + detail::format_number(c) + ", then=" + next + ")";
+  }
+  Index rows_out(Index n) const { return n; }
+  Index min_rows_for(Index next) const { return std::max<Index>(next, 1); }
+  void validate(Index n, Index d) const {
+    if (!(c > 0.0) || !std::isfinite(c))
+      detail::fail(spec(), ": c must be finite and > 0, got c = ", c);
+    detail::check_shape(*this, n, d, 1, "");
+  }
+
+  template <class T>
+  RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
+    const Index n = g.rows(), d = g.cols();
+    const T** rows = ws.get<const T*>(detail::kSlotStageRows, std::size_t(n));
+    T* values = ws.get<T>(detail::kSlotStageValues, std::size_t(n * d));
+    unsigned char* clipped = ws.get<unsigned char>(detail::kSlotStageNorms, std::size_t(n));
+    detail::parallel_for(n, detail::stage_threads(n * d, n), [&](Index i, int) {
+      const T* x = g.row(i);
+      bool finite = true;
+      const double norm = detail::row_norm(x, d, &finite);
+      clipped[i] = 0;
+      rows[i] = x;
+      if (finite && norm > c) {
+        detail::scale_row_to(x, d, norm, c, values + i * d);
+        rows[i] = values + i * d;
+        clipped[i] = 1;
+      }
+    });
+    StageReport& rep = detail::new_report(report, "clip", n, n);
+    for (Index i = 0; i < n; ++i) rep.changed += clipped[i];
+    return RowsView<T>::from_rows(rows, n, d);
+  }
+};
+
+/// nnm(f) (nearest-neighbour mixing, Allouah et al., AISTATS 2023): row i
+/// becomes the mean of the n - f rows closest to it (squared distances from
+/// detail::pairwise_sq_distances), itself included and counted first, then
+/// finite rows by (distance, index), then non-finite rows by index: a finite
+/// row never takes a non-finite neighbour while n - f finite rows exist. A
+/// row with a non-finite value passes unchanged. Means in double, summed in
+/// that neighbour order. Requires n >= 2f+1.
+struct Nnm {
+  int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
+
+  std::string spec() const { return "nnm(f=" + detail::f_text(f) + ")"; }
+  std::string spec_then(const std::string& next) const {
+    return "nnm(f=" + detail::f_text(f) + ", then=" + next + ")";
+  }
+  Index rows_out(Index n) const { return n; }
+  Index min_rows_for(Index next) const { return std::max<Index>(2 * Index(f) + 1, next); }
+  void validate(Index n, Index d) const {
+    detail::check_f(*this, f);
+    detail::check_shape(*this, n, d, 2 * Index(f) + 1, "2f+1");
+  }
+
+  template <class T>
+  RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
+    const Index n = g.rows(), d = g.cols();
+    const Index k = n - f;
+    double* D = ws.get<double>(detail::kSlotStageDistances, std::size_t(n * n));
+    Index* order = ws.get<Index>(detail::kSlotStageOrder, std::size_t(n * n));
+    const T** rows = ws.get<const T*>(detail::kSlotStageRows, std::size_t(n + n * k));
+    T* values = ws.get<T>(detail::kSlotStageValues, std::size_t(n * d));
+    unsigned char* finite = ws.get<unsigned char>(detail::kSlotStageNorms, std::size_t(n));
+    detail::pairwise_sq_distances(g, D, ws);
+    for (Index i = 0; i < n; ++i) finite[i] = detail::row_is_finite(g.row(i), d);
+    const T** nbr = rows + n;  // k neighbour pointers per row
+    for (Index i = 0; i < n; ++i) {
+      rows[i] = g.row(i);
+      if (!finite[i]) continue;
+      Index* o = order + i * n;
+      Index m = 0;
+      for (Index j = 0; j < n; ++j)
+        if (j != i) o[m++] = j;
+      const double* Di = D + i * n;
+      std::sort(o, o + m, [Di, finite](Index a, Index b) {
+        if (finite[a] != finite[b]) return finite[a] > finite[b];
+        if (Di[a] != Di[b]) return Di[a] < Di[b];
+        return a < b;
+      });
+      nbr[i * k] = g.row(i);
+      for (Index s = 1; s < k; ++s) nbr[i * k + s] = g.row(o[s - 1]);
+      rows[i] = values + i * d;
+    }
+    detail::parallel_for(n, detail::stage_threads(n * k * d, n), [&](Index i, int) {
+      if (finite[i]) detail::mean_of_rows(nbr + i * k, k, d, values + i * d);
+    });
+    StageReport& rep = detail::new_report(report, "", n, n);
+    detail::set_stage_name(rep, "nnm", "f", f);
+    return RowsView<T>::from_rows(rows, n, d);
+  }
+};
+
+/// arc(f) (adaptive robust clipping, Allouah et al. 2024):
+/// k = floor(2f(n - f) / n); when k > 0, C = the (n - k)-th smallest row norm
+/// (1-based, norms in double, a non-finite row's norm +Inf), and every finite
+/// row of norm > C is scaled to norm C. Non-finite rows pass unchanged, and
+/// so do rows of norm <= C (without a copy). Requires n >= 2f+1. The report
+/// entry counts the clipped rows in `changed`.
+struct Arc {
+  int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
+
+  std::string spec() const { return "arc(f=" + detail::f_text(f) + ")"; }
+  std::string spec_then(const std::string& next) const {
+    return "arc(f=" + detail::f_text(f) + ", then=" + next + ")";
+  }
+  Index rows_out(Index n) const { return n; }
+  Index min_rows_for(Index next) const { return std::max<Index>(2 * Index(f) + 1, next); }
+  void validate(Index n, Index d) const {
+    detail::check_f(*this, f);
+    detail::check_shape(*this, n, d, 2 * Index(f) + 1, "2f+1");
+  }
+  /// The number of rows ARC clips for n rows: floor(2f(n - f) / n).
+  Index clipped_count(Index n) const { return 2 * Index(f) * (n - Index(f)) / n; }
+
+  template <class T>
+  RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
+    const Index n = g.rows(), d = g.cols();
+    const Index k = clipped_count(n);
+    const T** rows = ws.get<const T*>(detail::kSlotStageRows, std::size_t(n));
+    double* norms = ws.get<double>(detail::kSlotStageNorms, std::size_t(n));
+    double* sorted = ws.get<double>(detail::kSlotStageSorted, std::size_t(n));
+    for (Index i = 0; i < n; ++i) rows[i] = g.row(i);
+    StageReport& rep = detail::new_report(report, "", n, n);
+    detail::set_stage_name(rep, "arc", "f", f);
+    if (k <= 0) return RowsView<T>::from_rows(rows, n, d);
+    T* values = ws.get<T>(detail::kSlotStageValues, std::size_t(n * d));
+    const int threads = detail::stage_threads(n * d, n);
+    unsigned char* finite = ws.get<unsigned char>(detail::kSlotStageFinite, std::size_t(n));
+    detail::parallel_for(n, threads, [&](Index i, int) {
+      bool ok = true;
+      norms[i] = detail::row_norm(g.row(i), d, &ok);
+      finite[i] = ok;
+    });
+    std::copy(norms, norms + n, sorted);
+    std::nth_element(sorted, sorted + (n - k - 1), sorted + n);
+    const double C = sorted[n - k - 1];
+    detail::parallel_for(n, threads, [&](Index i, int) {
+      const T* x = g.row(i);
+      if (finite[i] && norms[i] > C) {
+        detail::scale_row_to(x, d, norms[i], C, values + i * d);
+        rows[i] = values + i * d;
+      }
+    });
+    for (Index i = 0; i < n; ++i) rep.changed += rows[i] != g.row(i);
+    return RowsView<T>::from_rows(rows, n, d);
+  }
+};
+
+/// bucketing(s, seed) (Karimireddy, He, Jaggi, ICLR 2022): the rows are
+/// permuted by detail::seeded_shuffle(seed) (the same permutation at every
+/// call for the same n; vary the seed between steps for fresh buckets), cut
+/// into ceil(n/s) groups of s consecutive permuted rows (the last one smaller
+/// when s does not divide n), and each group is replaced by its mean (in
+/// double, summed in permuted order). Not NaN-safe by itself: a group with a
+/// non-finite row has a non-finite mean, which the rule that follows must
+/// handle. Requires s >= 1.
+struct Bucketing {
+  int s = 1;
+  std::uint64_t seed = 0;
+
+  std::string spec() const {
+    std::string t = "bucketing(s=" + std::to_string(s);
+    if (seed) t += ", seed=" + std::to_string(seed);
+    return t + ")";
+  }
+  std::string spec_then(const std::string& next) const {
+    std::string t = spec();
+    t.pop_back();
+    return t + ", then=" + next + ")";
+  }
+  Index rows_out(Index n) const { return s >= 1 ? (n + s - 1) / s : 0; }
+  /// s (next - 1) + 1, saturating at the largest Index.
+  Index min_rows_for(Index next) const {
+    const Index step = std::max(s, 1), groups = std::max<Index>(next, 1) - 1;
+    if (groups > (std::numeric_limits<Index>::max() - 1) / step)
+      return std::numeric_limits<Index>::max();
+    return step * groups + 1;
+  }
+  void validate(Index n, Index d) const {
+    if (s < 1) detail::fail(spec(), ": s must be >= 1, got s = ", s);
+    detail::check_shape(*this, n, d, 1, "");
+  }
+
+  template <class T>
+  RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
+    const Index n = g.rows(), d = g.cols();
+    const Index groups = rows_out(n);
+    const T** perm = ws.get<const T*>(detail::kSlotStageRows, std::size_t(n));
+    T* values = ws.get<T>(detail::kSlotStageValues, std::size_t(groups * d));
+    for (Index i = 0; i < n; ++i) perm[i] = g.row(i);
+    detail::seeded_shuffle(perm, n, seed);
+    detail::parallel_for(groups, detail::stage_threads(n * d, groups), [&](Index b, int) {
+      const Index lo = b * s, hi = std::min(n, lo + s);
+      detail::mean_of_rows(perm + lo, hi - lo, d, values + b * d);
+    });
+    StageReport& rep = detail::new_report(report, "", n, groups);
+    detail::set_stage_name(rep, "bucketing", "s", s);
+    return RowsView<T>::strided(values, groups, d, d);
+  }
+};
 
 /// A stage followed by a rule: a rule. Its stage writes into `ws`, the rule
 /// runs in ws.child(1), and the stage's report and the rule's (if any) go to

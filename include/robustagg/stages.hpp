@@ -262,7 +262,8 @@ struct Clip {
 /// finite rows by (distance, index), then non-finite rows by index: a finite
 /// row never takes a non-finite neighbour while n - f finite rows exist. A
 /// row with a non-finite value passes unchanged. Means in double, summed in
-/// that neighbour order. Requires n >= 2f+1.
+/// that neighbour order, tile by tile over the coordinates (one read of the
+/// input for all n means). Requires n >= 2f+1.
 struct Nnm {
   int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
 
@@ -306,8 +307,33 @@ struct Nnm {
       for (Index s = 1; s < k; ++s) nbr[i * k + s] = g.row(o[s - 1]);
       rows[i] = values + i * d;
     }
-    detail::parallel_for(n, detail::stage_threads(n * k * d, n), [&](Index i, int) {
-      if (finite[i]) detail::mean_of_rows(nbr + i * k, k, d, values + i * d);
+    // Coordinate tiles (fixed, independent of the thread count): a tile of
+    // every row stays in cache while all n means of that tile are summed, so
+    // the input is read from memory once instead of n times.
+    constexpr Index kTile = 512;
+    const Index tiles = (d + kTile - 1) / kTile;
+    detail::parallel_for(tiles, detail::stage_threads(n * d, tiles), [&](Index t, int) {
+      const Index j0 = t * kTile, len = std::min(d, j0 + kTile) - j0;
+      constexpr Index L = 8;  // 8 sums kept in registers across the k rows
+      for (Index i = 0; i < n; ++i) {
+        if (!finite[i]) continue;
+        const T* const* rows_i = nbr + i * k;
+        T* o = values + i * d + j0;
+        Index jj = 0;
+        for (; jj + L <= len; jj += L) {
+          double a[L] = {};
+          for (Index r = 0; r < k; ++r) {
+            const T* x = rows_i[r] + j0 + jj;
+            for (Index l = 0; l < L; ++l) a[l] += double(x[l]);
+          }
+          for (Index l = 0; l < L; ++l) o[jj + l] = T(a[l] / double(k));
+        }
+        for (; jj < len; ++jj) {
+          double a = 0.0;
+          for (Index r = 0; r < k; ++r) a += double(rows_i[r][j0 + jj]);
+          o[jj] = T(a / double(k));
+        }
+      }
     });
     StageReport& rep = detail::new_report(report, "", n, n);
     detail::set_stage_name(rep, "nnm", "f", f);
@@ -393,7 +419,7 @@ struct Bucketing {
     t.pop_back();
     return t + ", then=" + next + ")";
   }
-  Index rows_out(Index n) const { return s >= 1 ? (n + s - 1) / s : 0; }
+  Index rows_out(Index n) const { return s >= 1 ? n / s + (n % s != 0 ? 1 : 0) : 0; }
   /// s (next - 1) + 1, saturating at the largest Index.
   Index min_rows_for(Index next) const {
     const Index step = std::max(s, 1), groups = std::max<Index>(next, 1) - 1;

@@ -71,6 +71,13 @@ SPECS = [
     "detox(r=3, outer=bulyan(f=1))", "detox(r=1, outer=detox(r=1, outer=detox(r=1)))",
     "detox(r=2)", "detox(r=3, inner=krum(f=0), buckets=1)",
     "noisy-median(b=0x1p-3)", "noisy-median(b=nan)", "noisy-median(b=inf)",
+    # stages: then= chains, DETOX with a stage, missing then=, bad static parameters
+    "clip(c=2, then=mean)", "nnm(f=2, then=trimmed-mean(f=2))", "arc(f=1, then=krum(f=1))",
+    "bucketing(s=2, seed=3, then=median)", "clip(c=2, then=arc(f=2, then=krum(f=2)))",
+    "clip(c=1, then=nnm(f=1, then=bucketing(s=2, then=median)))",
+    "detox(r=3, outer=nnm(f=1, then=median))", "nnm(f=1, then=detox(r=3))",
+    "nnm(f=2)", "clip(c=0, then=mean)", "clip(c=-1, then=mean)", "bucketing(s=0, then=mean)",
+    "nnm(f=1, then=2)", "bucketing(s=2147483647, then=bucketing(s=2147483647, then=krum(f=2147483647)))",
 ]
 
 
@@ -132,6 +139,14 @@ def aggregate_seeds():
     # Regression: the even-n median of two denorm_min was 0 (a/2 + b/2).
     put(agg(False, 0, "median", 2, 1, 0, honest_mode=2, values=struct.pack("<II", 1, 1)))
     put(agg(True, 0, "median", 2, 1, 0, honest_mode=2, values=struct.pack("<QQ", 1, 1)))
+    # Stages on hostile rows (appended: the seeds above keep their names).
+    for spec in ["clip(c=1, then=median)", "nnm(f=2, then=trimmed-mean(f=2))",
+                 "arc(f=2, then=krum(f=2))", "bucketing(s=2, seed=5, then=median)",
+                 "clip(c=3, then=arc(f=1, then=nnm(f=1, then=krum(f=1))))",
+                 "detox(r=3, outer=nnm(f=1, then=median))"]:
+        for double in (False, True):
+            for hm in (0, 2, 4):
+                put(agg(double, 0, "spec", 9, 12, 2, hostile=2, hostile_mode=hm, spec=spec))
 
 
 if __name__ == "__main__":

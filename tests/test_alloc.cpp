@@ -119,7 +119,9 @@ TEMPLATE_TEST_CASE("steady-state aggregation allocates nothing", "[alloc]", floa
   using T = TestType;
   const std::vector<std::string> specs = {
       "mean",      "median",    "trimmed-mean(f=3)", "sign-vote",   "noisy-median(b=0.3, seed=5)",
-      "noisy-sign-vote(b=0.3, seed=5)", "krum(f=3)", "multi-krum(f=3, m=5)", "bulyan(f=3)"};
+      "noisy-sign-vote(b=0.3, seed=5)", "krum(f=3)", "multi-krum(f=3, m=5)", "bulyan(f=3)",
+      "clip(c=30, then=median)", "nnm(f=3, then=mean)", "arc(f=3, then=krum(f=3))",
+      "bucketing(s=3, seed=1, then=median)", "clip(c=30, then=nnm(f=2, then=trimmed-mean(f=2)))"};
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
   for (Index n : {Index(15), Index(51)}) {
@@ -151,7 +153,8 @@ TEMPLATE_TEST_CASE("steady-state DETOX allocates nothing when every group has a 
   const std::vector<std::string> specs = {
       "detox(r=3)", "detox(r=3, buckets=5, inner=mean, outer=median)",
       "detox(r=3, outer=multi-krum(f=1))", "detox(r=3, buckets=2, inner=median, outer=mean)",
-      "detox(r=3, buckets=5, inner=mean, outer=median, tolerance=0.001, seed=3)"};
+      "detox(r=3, buckets=5, inner=mean, outer=median, tolerance=0.001, seed=3)",
+      "detox(r=3, outer=nnm(f=1, then=median))"};
   std::mt19937_64 rng(2);
   std::normal_distribution<double> normal;
   const Index n = 15;

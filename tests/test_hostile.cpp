@@ -37,7 +37,10 @@ const std::vector<std::string>& hostile_specs() {
       "sign-vote",     "noisy-median(b=0.5, seed=3)",               "noisy-median(b=0)",
       "noisy-sign-vote(b=0.5, seed=3)", "noisy-sign-vote(b=1e30, seed=1)",
       "detox(r=1, buckets=3, inner=mean, outer=median)",
-      "detox(r=1, buckets=0, outer=bulyan(f=2))"};
+      "detox(r=1, buckets=0, outer=bulyan(f=2))",
+      "clip(c=1, then=median)",        "nnm(f=2, then=trimmed-mean(f=2))",
+      "arc(f=2, then=krum(f=2))",      "bucketing(s=2, seed=3, then=median)",
+      "clip(c=1e30, then=arc(f=5, then=nnm(f=5, then=krum(f=1))))"};
   return specs;
 }
 

@@ -32,6 +32,12 @@ const std::vector<std::string> kSpecs = {
     "bulyan(f=3)",
     "detox(r=3, inner=mean, outer=median)",
     "detox(r=3, outer=krum(f=0))",
+    "clip(c=50, then=mean)",
+    "nnm(f=3, then=krum(f=3))",
+    "arc(f=3, then=trimmed-mean(f=3))",
+    "bucketing(s=2, seed=7, then=median)",
+    "clip(c=100, then=arc(f=2, then=nnm(f=2, then=mean)))",
+    "detox(r=3, outer=nnm(f=1, then=median))",
 };
 
 template <class T>

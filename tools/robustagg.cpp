@@ -61,7 +61,9 @@ const char* const kMainHelp =
     "Commands:\n"
     "  aggregate   read an n x d float32/float64 matrix (one row per worker) from IN.npy,\n"
     "              aggregate its rows with the rule SPEC and write the d-vector to OUT.npy\n"
-    "  rules       list every rule with its parameters and requirement\n"
+    "  rules       list every rule and stage with its parameters and requirement\n"
+    "              (a stage takes the rule that follows as then=, e.g.\n"
+    "              'nnm(f=2, then=trimmed-mean(f=2))')\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (robustagg aggregate --help: the command's help)\n"
@@ -78,10 +80,12 @@ const char* const kAggregateHelp =
     "and writes the result as a 1-D array of d values of the same dtype to OUT.npy (.npy 1.0).\n"
     "\n"
     "Options:\n"
-    "  -r, --rule SPEC  the rule, e.g. 'median', 'trimmed-mean(f=2)', 'multi-krum(f=2, m=8)'\n"
+    "  -r, --rule SPEC  the rule, e.g. 'median', 'trimmed-mean(f=2)', 'multi-krum(f=2, m=8)',\n"
+    "                   or stages before a rule: 'clip(c=2, then=nnm(f=1, then=krum(f=1)))'\n"
     "                   (see robustagg rules)\n"
     "  --report         print what the aggregation did on stderr: the rule, n and d, and one\n"
-    "                   line per stage for multi-stage rules (dropped groups, buckets)\n"
+    "                   line per stage for multi-stage rules (dropped groups, buckets,\n"
+    "                   rows changed by clip and arc)\n"
     "  -h, --help       show this help\n"
     "  --               end of options\n"
     "\n"
@@ -248,6 +252,7 @@ void print_report(const robustagg::AnyRule& rule, robustagg::Index n, robustagg:
         line += ", ... (" + std::to_string(r.dropped.size()) + " in all)";
       line += "]";
     }
+    if (r.changed) line += ", changed " + std::to_string(r.changed);
     if (!r.detail.empty()) line += " (" + r.detail + ")";
     std::fprintf(stderr, "%s\n", one_line(line).c_str());
   }
@@ -343,15 +348,16 @@ int cmd_aggregate(const std::vector<std::string>& args) {
 int cmd_rules(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a == "-h" || a == "--help") {
-      std::fputs("Usage: robustagg rules\n\nLists every rule with its parameters, requirement "
-                 "and definition.\n",
+      std::fputs("Usage: robustagg rules\n\nLists every rule and stage with its parameters, "
+                 "requirement and definition.\n",
                  stdout);
       return kExitOk;
     }
     throw UsageError("rules: unexpected argument '" + a + "'");
   }
   std::printf("Rules (n = number of gradients; use with --rule, parameters as key=value,\n"
-              "e.g. --rule 'multi-krum(f=2, m=8)'):\n\n");
+              "e.g. --rule 'multi-krum(f=2, m=8)'). A stage (clip, nnm, arc, bucketing)\n"
+              "takes the rule that follows as then=, e.g. --rule 'nnm(f=2, then=krum(f=2))':\n\n");
   for (const robustagg::RuleInfo& r : robustagg::rule_catalog()) {
     const std::string head = r.parameters.empty() ? r.name : r.name + "(" + r.parameters + ")";
     std::printf("  %s\n      %s\n      requires %s\n", head.c_str(), r.summary.c_str(),

@@ -1,20 +1,12 @@
 // robustagg: DETOX (Rajput, Wang, Charles, Papailiopoulos, NeurIPS 2019).
 //
-// Stages map a gradient matrix to a smaller one; a rule maps a matrix to a
-// vector. DETOX is two stages composed with a rule:
+// DETOX is two stages (stages.hpp) composed with a rule:
 //   MajorityVote{r, tolerance}  groups of r consecutive rows -> one winner each
 //   Buckets{k, inner, seed}     the winners in k buckets -> inner rule per bucket
 //   outer rule                  across the k bucket vectors
-// A stage models
-//   std::string spec() const;
-//   void validate(Index n, Index d) const;      // static checks, throws Error
-//   Index rows_out(Index n) const;              // most rows it can output
-//   Index min_rows_for(Index next) const;       // fewest rows in so that the
-//                                               // output can have `next` rows
-//   template <class T>
-//   RowsView<T> apply(const RowsView<T>& g, Workspace& ws,
-//                     std::vector<StageReport>& report) const;
-// and Composed<Stage, Rule> (compose(stage, rule)) is a rule.
+// The stages serve other pipelines too: compose(MajorityVote{3}, Median{}) is
+// a rule, and any rule of DETOX may itself be a stage chain
+// ("detox(r=3, outer=nnm(f=1, then=median))").
 #pragma once
 
 #include <algorithm>
@@ -35,6 +27,7 @@
 #include "mean.hpp"
 #include "median.hpp"
 #include "rule.hpp"
+#include "stages.hpp"
 #include "workspace.hpp"
 
 namespace robustagg {
@@ -56,8 +49,6 @@ namespace detail {
 inline constexpr std::size_t kSlotVoteRows = 0;
 inline constexpr std::size_t kSlotBucketRows = 1;
 inline constexpr std::size_t kSlotBucketOut = 2;
-inline constexpr std::size_t kChildInner = 0;
-inline constexpr std::size_t kChildOuter = 1;
 
 /// One pass over rows x and y: whether they are bitwise equal, and whether x
 /// holds a NaN. SIMD (kernels.hpp), in blocks of 1024 values; it stops at the
@@ -66,13 +57,6 @@ inline constexpr std::size_t kChildOuter = 1;
 template <class T>
 inline RowCompare compare_rows(const T* x, const T* y, Index d) {
   return kernels<T>().compare_rows(x, y, d);
-}
-
-template <class T>
-inline bool row_is_finite(const T* x, Index d) {
-  for (Index j = 0; j < d; ++j)
-    if (!std::isfinite(x[j])) return false;
-  return true;
 }
 
 /// The tolerance half of the vote's "same value": two finite rows with
@@ -87,22 +71,6 @@ inline bool replicas_close(const T* x, const T* y, Index d, double tolerance) {
     scale = std::max(scale, std::max(std::fabs(double(x[j])), std::fabs(double(y[j]))));
   }
   return diff <= tolerance * scale;
-}
-
-/// Moves the report entries of a nested workspace to the parent's report
-/// (no allocation once the parent's vector has capacity).
-inline void lift_report(Workspace& child, std::vector<StageReport>& report) {
-  for (StageReport& s : child.report()) report.push_back(std::move(s));
-  child.report().clear();
-}
-
-/// Runs `rule` in workspace `child`, its stage reports going to `report`.
-template <class Rule, class T>
-inline void run_nested(const Rule& rule, const RowsView<T>& g, T* out, Workspace& child,
-                       std::vector<StageReport>& report) {
-  child.report().clear();
-  rule.template run<T>(g, out, child);
-  lift_report(child, report);
 }
 
 /// "group 2" / "groups 0, 3" for messages.
@@ -217,8 +185,9 @@ struct MajorityVote {
 /// shuffle when `seed` is set) are cut into k contiguous buckets whose sizes
 /// differ by at most one, the first n mod k buckets one larger; the inner rule
 /// is applied to each bucket, giving k vectors (written into the workspace).
-/// The shuffle is a Fisher-Yates permutation drawn from the counter-based
-/// generator keyed by (seed, n): the same permutation at every call.
+/// The shuffle is detail::seeded_shuffle (a Fisher-Yates permutation drawn
+/// from the splitmix64 mix keyed by (seed, n)): the same permutation at every
+/// call.
 struct Buckets {
   int k = 1;
   AnyRule inner = Mean{};
@@ -266,13 +235,7 @@ struct Buckets {
     const T** rows = ws.get<const T*>(detail::kSlotBucketRows, std::size_t(n));
     T* out = ws.get<T>(detail::kSlotBucketOut, std::size_t(k * d));
     for (Index i = 0; i < n; ++i) rows[i] = g.row(i);
-    if (seed) {
-      const std::uint64_t key = detail::mix64(detail::mix64(*seed) ^ std::uint64_t(n));
-      for (Index i = n - 1; i > 0; --i) {
-        const Index j = Index(detail::mix64(key ^ std::uint64_t(i)) % std::uint64_t(i + 1));
-        std::swap(rows[i], rows[j]);
-      }
-    }
+    if (seed) detail::seeded_shuffle(rows, n, *seed);
     report.emplace_back();
     report.back().stage = "buckets(k=" + std::to_string(k) + ")";
     report.back().rows_in = n;
@@ -286,51 +249,6 @@ struct Buckets {
     return RowsView<T>::strided(out, k, d, d);
   }
 };
-
-/// A stage followed by a rule: a rule. Its stage writes into `ws`, the rule
-/// runs in ws.child(1), and the stage's report and the rule's (if any) go to
-/// ws.report(). spec() is for humans ("majority-vote(r=3) | median"); it is
-/// not a parse_rule spec.
-template <class Stage, class Rule>
-struct Composed {
-  Stage stage;
-  Rule rule;
-
-  std::string spec() const { return stage.spec() + " | " + rule.spec(); }
-  Index min_rows() const { return stage.min_rows_for(rule.min_rows()); }
-  void validate(Index n, Index d) const {
-    stage.validate(n, d);
-    const Index m = stage.rows_out(n);
-    try {
-      rule.validate(m, d);
-    } catch (const Error& e) {
-      detail::fail(spec(), ": ", stage.spec(), " outputs at most ", m, " of the ", n,
-                   " gradients, and ", e.what());
-    }
-  }
-
-  template <class T>
-  void run(const RowsView<T>& g, T* out, Workspace& ws) const {
-    const RowsView<T> v = stage.template apply<T>(g, ws, ws.report());
-    if (v.rows() < rule.min_rows()) {
-      std::string why;
-      try {
-        rule.validate(v.rows(), v.cols());
-      } catch (const Error& e) {
-        why = e.what();
-      }
-      detail::fail(spec(), ": after ", stage.spec(), " ", v.rows(), " of ", stage.rows_out(g.rows()),
-                   " rows remain; ", why.empty() ? rule.spec() + " needs more" : why);
-    }
-    detail::run_nested(rule, v, out, ws.child(detail::kChildOuter), ws.report());
-  }
-};
-
-/// compose(MajorityVote{3}, Median{}) is a rule.
-template <class Stage, class Rule>
-Composed<Stage, Rule> compose(Stage stage, Rule rule) {
-  return Composed<Stage, Rule>{std::move(stage), std::move(rule)};
-}
 
 /// detox(r, buckets, inner, outer, tolerance, seed): the majority vote in
 /// groups of r rows (MajorityVote), then, when buckets = k > 0, the g winners

@@ -16,6 +16,7 @@
 #include "sign_vote.hpp"
 #include "spec.hpp"
 #include "simd_arch.hpp"
+#include "stages.hpp"
 #include "threads.hpp"
 #include "trimmed_mean.hpp"
 #include "version.hpp"

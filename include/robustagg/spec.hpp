@@ -31,6 +31,7 @@
 #include "noisy.hpp"
 #include "rule.hpp"
 #include "sign_vote.hpp"
+#include "stages.hpp"
 #include "trimmed_mean.hpp"
 
 namespace robustagg {
@@ -334,6 +335,46 @@ inline const std::vector<RuleInfo>& rule_catalog() {
            detail::fail(r.spec(), ": tolerance must be finite and >= 0, got tolerance = ", r.tolerance);
          return AnyRule(r);
        }},
+      // --- Stages (stages.hpp): a stage followed by the rule given as then= ---
+      {"clip", "c, then", "c > 0; then's requirement on the n rows",
+       "stage: each row scaled to norm <= c (x * min(1, c/||x||); non-finite rows unchanged), "
+       "then the rule then=",
+       [](SpecArgs& a, const Nested& nested) {
+         const Clip st{a.get_double("c")};
+         st.validate(1, 1);  // c > 0, at parse time
+         const AnyRule then = detail::stage_then(a, nested, st.spec());
+         a.finish("c, then");
+         return AnyRule(compose(st, then));
+       }},
+      {"nnm", "f, then", "n >= 2f+1; then's requirement on the n rows",
+       "stage: nearest-neighbour mixing, each row the mean of its n-f nearest rows (itself "
+       "included; non-finite rows unchanged), then the rule then=",
+       [](SpecArgs& a, const Nested& nested) {
+         const Nnm st{a.get_int("f")};
+         const AnyRule then = detail::stage_then(a, nested, st.spec());
+         a.finish("f, then");
+         return AnyRule(compose(st, then));
+       }},
+      {"arc", "f, then", "n >= 2f+1; then's requirement on the n rows",
+       "stage: adaptive robust clipping, the floor(2f(n-f)/n) largest-norm rows scaled to the "
+       "next norm (non-finite rows unchanged), then the rule then=",
+       [](SpecArgs& a, const Nested& nested) {
+         const Arc st{a.get_int("f")};
+         const AnyRule then = detail::stage_then(a, nested, st.spec());
+         a.finish("f, then");
+         return AnyRule(compose(st, then));
+       }},
+      {"bucketing", "s, seed=0, then", "s >= 1; then's requirement on ceil(n/s) rows",
+       "stage: rows shuffled by a seeded permutation, the mean of each group of s, then the "
+       "rule then= on the ceil(n/s) means",
+       [](SpecArgs& a, const Nested& nested) {
+         const Bucketing st{a.get_int("s"), a.get_u64("seed", 0)};
+         st.validate(1, 1);  // s >= 1, at parse time
+         const AnyRule then = detail::stage_then(a, nested, st.spec());
+         a.finish("s, seed, then");
+         return AnyRule(compose(st, then));
+       }},
+      // --- end of stages ---
   };
   return catalog;
 }

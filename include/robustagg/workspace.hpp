@@ -20,6 +20,7 @@ struct StageReport {
   Index rows_out = 0;
   std::vector<Index> dropped;  // e.g. the groups without a majority
   std::string detail;          // free text for humans
+  Index changed = 0;           // rows the stage rewrote (clip, arc: rows clipped)
 };
 
 /// Scratch buffers for aggregation, grown on demand and kept between calls.

@@ -32,7 +32,7 @@ except ImportError:
 CLI = os.path.abspath(sys.argv[1])
 GROUP = sys.argv[2] if len(sys.argv) > 2 else "all"
 RULE_NAMES = ["mean", "median", "trimmed-mean", "krum", "multi-krum", "bulyan",
-              "sign-vote", "noisy-median", "noisy-sign-vote"]
+              "sign-vote", "noisy-median", "noisy-sign-vote", "clip", "nnm", "arc", "bucketing"]
 
 passed = 0
 failed = 0
@@ -345,6 +345,79 @@ def test_report(work, rng):
     os.remove(out)
 
 
+def ref_clip(x, c):
+    """Stage clip(c): rows of norm > c scaled to norm c (x is float64, finite)."""
+    out = x.copy()
+    norms = np.linalg.norm(x, axis=1)
+    for i in range(len(x)):
+        if norms[i] > c:
+            out[i] = x[i] * (c / norms[i])
+    return out
+
+
+def ref_arc(x, f):
+    """Stage arc(f): k = floor(2f(n-f)/n) rows of largest norm scaled to the (n-k)-th norm."""
+    n = len(x)
+    k = 2 * f * (n - f) // n
+    if k == 0:
+        return x.copy()
+    return ref_clip(x, np.sort(np.linalg.norm(x, axis=1))[n - k - 1])
+
+
+def ref_nnm(x, f):
+    """Stage nnm(f): each row the mean of itself and its n-f-1 nearest rows (ties: lower index)."""
+    n = len(x)
+    D = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    out = x.copy()
+    for i in range(n):
+        others = sorted((j for j in range(n) if j != i), key=lambda j: (D[i, j], j))
+        out[i] = x[[i] + others[: n - f - 1]].mean(0)
+    return out
+
+
+def test_stages(work, dtype, rng):
+    a = (rng.standard_normal((9, 40)) * np.linspace(0.5, 3, 9)[:, None]).astype(dtype)
+    x = a.astype(np.float64)
+    inp = os.path.join(work, "in.npy")
+    np.save(inp, a)
+    out = os.path.join(work, "out.npy")
+    cases = [
+        ("clip(c=4, then=mean)", ref_clip(x, 4).mean(0)),
+        ("nnm(f=2, then=mean)", ref_nnm(x, 2).mean(0)),
+        ("arc(f=2, then=mean)", ref_arc(x, 2).mean(0)),
+        ("clip(c=5, then=nnm(f=1, then=median))", np.median(ref_nnm(ref_clip(x, 5), 1), axis=0)),
+        # 9 rows in 3 buckets of 3: the mean of the bucket means is the mean
+        ("bucketing(s=3, seed=4, then=mean)", x.mean(0)),
+    ]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for spec, want in cases:
+        rc, so, se = run(["aggregate", "--report", "--rule", spec, inp, out])
+        assert rc == 0, (spec, se)
+        got = np.load(out)
+        assert got.dtype == a.dtype and got.shape == (40,)
+        if want is not None:
+            assert np.allclose(got, want, rtol=tol, atol=tol), (spec, np.abs(got - want).max())
+        assert "stage " in se, (spec, se)
+        os.remove(out)
+    # DETOX with a stage: groups of 3 replicas of a's first 3 rows; NNM on the 3 winners
+    rep = os.path.join(work, "rep.npy")
+    np.save(rep, np.repeat(a[:3], 3, axis=0))
+    rc, so, se = run(["aggregate", "--report", "--rule", "detox(r=3, outer=nnm(f=1, then=mean))",
+                      rep, out])
+    assert rc == 0, se
+    assert "stage vote(r=3): rows 9 -> 3\nstage nnm(f=1): rows 3 -> 3\n" in se, se
+    assert np.allclose(np.load(out), ref_nnm(x[:3], 1).mean(0), rtol=tol, atol=tol)
+    os.remove(out)
+    rc, so, se = run(["aggregate", "--report", "--rule", "clip(c=4, then=mean)", inp, out])
+    clipped = int((np.linalg.norm(x, axis=1) > 4).sum())
+    assert f"stage clip: rows 9 -> 9, changed {clipped}" in se, se
+    os.remove(out)
+    rc, so, se = run(["aggregate", "--rule", "nnm(f=3, then=krum(f=4))", inp, out])
+    assert rc == 1 and "nnm(f=3, then=krum(f=4)): krum(f=4) needs n >= 2f+3 = 11 gradients, got 9" in se, se
+    rc, so, se = run(["aggregate", "--rule", "nnm(f=2)", inp, out])
+    assert rc == 2 and "needs then=RULE" in se, se
+
+
 def test_listing():
     rc, so, se = run(["rules"])
     assert rc == 0 and se == ""
@@ -633,6 +706,7 @@ def main():
                 check(f"krum and multi-krum {tag}", test_krum, fresh("kr" + tag), dtype, rng)
                 check(f"krum tie {tag}", test_krum_tie, fresh("kt" + tag), dtype)
                 check(f"bulyan {tag}", test_bulyan, fresh("bu" + tag), dtype, rng)
+                check(f"stages {tag}", test_stages, fresh("st" + tag), dtype, rng)
             check("input formats", test_formats, fresh("fmt"), rng)
             check("output header", test_output_header, fresh("hdr"), rng)
             check("large and non-finite", test_large_and_nonfinite, fresh("big"), rng)

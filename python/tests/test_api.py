@@ -170,3 +170,12 @@ def test_attacks():
         ra.attacks.apply(3, g, [1])
     with pytest.raises(ValueError, match="2-D"):
         ra.attacks.apply("nan", g[0], [1])
+
+
+def test_readme_example_runs(capsys):
+    readme = open(__file__.rsplit("/python/", 1)[0] + "/README.md").read()
+    section = readme.split("\n## Python\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 5
+    exec(compile(code, "README.md", "exec"), {})
+    assert "multi-krum(f=2, m=8)" in capsys.readouterr().out

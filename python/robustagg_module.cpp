@@ -15,6 +15,7 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -87,6 +88,19 @@ bool rows_contiguous(const py::array& a, Index d) {
   return (a.flags() & kAligned) && (d <= 1 || a.strides(a.ndim() - 1) == py::ssize_t(a.itemsize()));
 }
 
+/// Records the bytes an array spans (any strides), so out= cannot overlap it.
+template <class T>
+void add_array_extent(const py::array& a, Input<T>& in) {
+  const char* p = static_cast<const char*>(a.data());
+  py::ssize_t lo = 0, hi = 0;
+  for (py::ssize_t k = 0; k < a.ndim(); ++k) {
+    if (a.shape(k) == 0) return;
+    const py::ssize_t span = (a.shape(k) - 1) * a.strides(k);
+    (span < 0 ? lo : hi) += span;
+  }
+  in.extents.emplace_back(p + lo, p + hi + a.itemsize());
+}
+
 template <class T>
 void copy_strided_row(const char* src, py::ssize_t stride, Index d, T* dst) {
   for (Index j = 0; j < d; ++j) std::memcpy(dst + j, src + j * stride, sizeof(T));
@@ -105,6 +119,7 @@ void prepare_matrix(const py::array& a, Input<T>& in) {
     return;
   }
   ++g_copies;
+  add_array_extent(a, in);
   in.copy.resize(std::size_t(n) * std::size_t(d));
   const char* base = static_cast<const char*>(a.data());
   for (Index i = 0; i < n; ++i) copy_strided_row(base + i * s0, s1, d, in.copy.data() + i * d);
@@ -134,6 +149,7 @@ void prepare_rows(const std::vector<py::array>& list, Index d, Input<T>& in) {
   in.copy.resize(copied.size() * std::size_t(d));
   for (std::size_t k = 0; k < copied.size(); ++k) {
     const py::array& a = list[std::size_t(copied[k])];
+    add_array_extent(a, in);
     T* dst = in.copy.data() + k * std::size_t(d);
     copy_strided_row(static_cast<const char*>(a.data()), a.strides(0), d, dst);
     in.rows[std::size_t(copied[k])] = dst;
@@ -318,6 +334,35 @@ py::array perturb_typed(const py::array& a, double b, std::uint64_t seed, std::u
   return std::move(result);
 }
 
+/// Seconds per call of the C++ aggregate on the same buffers, for the
+/// overhead benchmark (benchmarks/bench_python.py). fresh: a new workspace and
+/// output per call (as robustagg.aggregate); else both reused (as Aggregator).
+template <class T>
+std::vector<double> time_cpp_typed(const Shape& s, const AnyRule& rule, int repeats, bool fresh) {
+  Input<T> in;
+  if (s.list)
+    prepare_rows<T>(s.rows, s.d, in);
+  else
+    prepare_matrix<T>(s.rows[0], in);
+  std::vector<double> times;
+  py::gil_scoped_release release;
+  robustagg::Workspace ws;
+  std::vector<T> out(std::size_t(s.d));
+  robustagg::aggregate(in.view, rule, out.data(), ws);  // warm-up
+  for (int k = 0; k < repeats; ++k) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (fresh) {
+      robustagg::Workspace w;
+      std::vector<T> o(std::size_t(s.d));
+      robustagg::aggregate(in.view, rule, o.data(), w);
+    } else {
+      robustagg::aggregate(in.view, rule, out.data(), ws);
+    }
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return times;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_robustagg, m) {
@@ -375,6 +420,12 @@ PYBIND11_MODULE(_robustagg, m) {
         std::lock_guard<std::mutex> guard(a.runner.lock);
         return a.runner.ws.capacity_bytes();
       });
+
+  m.def("_time_cpp", [](const py::object& g, const PyRule& rule, int repeats, bool fresh) {
+    const Shape s = inspect(g, "robustagg._time_cpp");
+    if (s.kind == 4) return time_cpp_typed<float>(s, rule.rule, repeats, fresh);
+    return time_cpp_typed<double>(s, rule.rule, repeats, fresh);
+  }, py::arg("gradients"), py::arg("rule"), py::arg("repeats"), py::arg("fresh"));
 
   m.def("_copy_count", [] { return g_copies.load(); },
         "How many inputs were copied because their layout could not be read in place.");

@@ -196,7 +196,7 @@ def spawned(rank, world, args, init_method):
         run(rank, world, args, init_method)
     except SystemExit as e:
         if e.code not in (None, 0):
-            print(e.code, file=sys.stderr)
+            os.write(2, f"{e.code}\n".encode())  # one write: lines of ranks never interleave
             sys.exit(1)
 
 

@@ -54,6 +54,14 @@ def test_zero_copy_counter():
     assert copies() == c + 2
     ra.aggregate([g[0][::2], g[1][::2]], "median")  # both rows copied, one copy
     assert copies() == c + 3
+    raw = bytearray(g.nbytes + 1)
+    unaligned = np.frombuffer(raw, np.float32, count=g.size, offset=1).reshape(g.shape)
+    unaligned[...] = g
+    assert not unaligned.flags.aligned
+    assert same_bits(ra.aggregate(unaligned, "median"), ra.aggregate(g, "median"))
+    assert copies() == c + 4
+    assert same_bits(ra.aggregate(list(unaligned), "median"), ra.aggregate(g, "median"))
+    assert copies() == c + 5
 
 
 PEAK = textwrap.dedent("""
@@ -116,6 +124,14 @@ def test_out(dtype):
     with pytest.raises(ValueError, match="overlaps"):
         rows = list(g)
         ra.aggregate(rows, "median", out=rows[5])
+    fortran = np.asfortranarray(g)  # copied, but still the caller's memory
+    with pytest.raises(ValueError, match="overlaps"):
+        ra.aggregate(fortran, "median", out=fortran.T.reshape(-1)[:37])
+    wide = np.zeros((g.shape[0], 2 * g.shape[1]), dtype)
+    with pytest.raises(ValueError, match="overlaps"):
+        ra.aggregate([r[::2] for r in wide], "median", out=wide[4, :37])
+    assert same_bits(ra.aggregate(g[:, ::2], "median", out=np.empty(19, dtype)),
+                     ra.aggregate(np.ascontiguousarray(g[:, ::2]), "median"))
     with pytest.raises(TypeError, match="out"):
         ra.aggregate(g, "median", out=[0.0] * 37)
 

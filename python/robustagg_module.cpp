@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -353,8 +354,8 @@ std::vector<double> time_cpp_typed(const Shape& s, const AnyRule& rule, int repe
     const auto t0 = std::chrono::steady_clock::now();
     if (fresh) {
       robustagg::Workspace w;
-      std::vector<T> o(std::size_t(s.d));
-      robustagg::aggregate(in.view, rule, o.data(), w);
+      std::unique_ptr<T[]> o(new T[std::size_t(s.d)]);  // uninitialised, as numpy.empty
+      robustagg::aggregate(in.view, rule, o.get(), w);
     } else {
       robustagg::aggregate(in.view, rule, out.data(), ws);
     }

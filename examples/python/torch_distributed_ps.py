@@ -20,10 +20,10 @@ group has a timeout.
 
     python3 examples/python/torch_distributed_ps.py --workers 15 --byzantine 3 \\
         --rule 'detox(r=3, outer=median)' --attack alie --steps 300
-    torchrun --nproc-per-node 16 examples/python/torch_distributed_ps.py --rule median
-
-Without torchrun the script starts the p+1 processes itself
-(torch.multiprocessing, a file:// rendezvous in a temporary directory).
+The script starts the p+1 processes itself (torch.multiprocessing, a file://
+rendezvous in a temporary directory). Under a launcher that sets RANK,
+WORLD_SIZE, MASTER_ADDR and MASTER_PORT (torchrun, or by hand) each process
+joins with env:// instead, and p = WORLD_SIZE - 1.
 """
 import argparse
 import datetime

@@ -4,10 +4,13 @@
 # packages it needs first. Usage: bash scripts/test.sh [build-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh zlib1g-dev  # zlib: robustagg-demo and its CTest run
+# zlib: robustagg-demo and its CTest run; python3-torch (CPU, large: a few
+# minutes to install): the Python module's torch tests and examples.
+bash scripts/deps.sh zlib1g-dev python3-torch
 build=${1:-build/test}
 jobs=$(nproc)
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DROBUSTAGG_BUILD_PYTHON=ON \
+  -DPython3_EXECUTABLE=/usr/bin/python3
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
 # Reliability (issue 5, docs/security.md): the whole suite under ASan+UBSan and

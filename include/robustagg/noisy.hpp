@@ -8,6 +8,7 @@
 #include "detail/checks.hpp"
 #include "detail/coordinate.hpp"
 #include "detail/format.hpp"
+#include "detail/noise_kernel.hpp"
 #include "detail/rng.hpp"
 #include "gradients.hpp"
 #include "sign_vote.hpp"
@@ -17,7 +18,8 @@ namespace robustagg {
 
 namespace detail {
 
-/// Row i, coordinate j becomes g[i][j] + T(b * xi(seed, i, j)).
+/// Row i, coordinate j becomes perturbed<T>(g[i][j], b, seed, i, j):
+/// g[i][j] + T(b) * T(xi(seed, i, j)) (detail/rng.hpp), g[i][j] when b = 0.
 struct AddNoise {
   double b;
   std::uint64_t seed;
@@ -87,18 +89,18 @@ Vector<typename Derived::Scalar> perturb(const Eigen::MatrixBase<Derived>& gradi
   detail::check_noise_scale("perturb", b);
   const Index d = gradient.size();
   Vector<T> out(d);
-  for (Index j = 0; j < d; ++j)
-    out[j] = detail::perturbed<T>(gradient.derived().coeff(j), b, seed, worker, std::uint64_t(j));
+  for (Index j = 0; j < d; ++j) out[j] = gradient.derived().coeff(j);
+  detail::add_noise<xsimd::default_arch, T>(out.data(), out.data(), d, b, seed, worker, 0);
   return out;
 }
 
-/// In-place form for a worker's own buffer of d values.
+/// In-place form for a worker's own buffer of d values (SIMD, bit for bit
+/// the scalar definition detail::perturbed).
 template <class T>
 void perturb_inplace(T* gradient, Index d, double b, std::uint64_t seed, std::uint64_t worker) {
   static_assert(is_supported_scalar_v<T>, "robustagg aggregates float or double gradients");
   detail::check_noise_scale("perturb", b);
-  for (Index j = 0; j < d; ++j)
-    gradient[j] = detail::perturbed<T>(gradient[j], b, seed, worker, std::uint64_t(j));
+  detail::add_noise<xsimd::default_arch, T>(gradient, gradient, d, b, seed, worker, 0);
 }
 
 }  // namespace robustagg

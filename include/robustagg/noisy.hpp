@@ -23,9 +23,39 @@ namespace detail {
 struct AddNoise {
   double b;
   std::uint64_t seed;
+
+  /// One value. The kernels call it for consecutive coordinates of a row, so
+  /// the calling thread keeps the last block of 64 normals (noise_block, bit
+  /// for bit gaussian_float): one SIMD block per 64 values instead of one
+  /// scalar Threefry per value.
   template <class T>
   T operator()(Index i, Index j, T x) const {
-    return perturbed<T>(x, b, seed, std::uint64_t(i), std::uint64_t(j));
+    if (b == 0.0) return x;
+    struct Cache {
+      alignas(64) float z[kNoiseBlock];
+      double b;
+      std::uint64_t seed, worker, block;
+      bool valid;
+    };
+    thread_local Cache c{};
+    const std::uint64_t block = std::uint64_t(j) / kNoiseBlock;
+    if (!c.valid || c.block != block || c.worker != std::uint64_t(i) || c.seed != seed || !(c.b == b)) {
+      noise_block<xsimd::default_arch>(noise_key(seed, std::uint64_t(i)), block, c.z);
+      c.b = b;
+      c.seed = seed;
+      c.worker = std::uint64_t(i);
+      c.block = block;
+      c.valid = true;
+    }
+    return x + ScalarNoiseOps<>::rounded(T(b) * T(c.z[std::uint64_t(j) % kNoiseBlock]));
+  }
+
+  /// A run of coordinates: dst[k] = perturbed(src[k], b, seed, i, j0 + k),
+  /// k < count, on architecture Arch (for kernels that add the noise to each
+  /// batch as they load it).
+  template <class Arch, class T>
+  void apply(Index i, Index j0, const T* src, T* dst, Index count) const {
+    add_noise<Arch, T>(src, dst, count, b, seed, std::uint64_t(i), std::uint64_t(j0));
   }
 };
 

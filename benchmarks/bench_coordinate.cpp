@@ -4,8 +4,9 @@
 // all threads), a per-coordinate std::nth_element median and Eigen's column
 // mean. Every rule reports x_roofline (time / roofline time of its shape).
 //
-// The noisy rules draw one Gaussian per value with the scalar libm
-// generator, so they run at d = 1e5 only (d = 1e7 would take seconds per call).
+// The noisy rules run at d = 1e5 only: their kernels still add the noise one
+// value at a time (detail::AddNoise; the generator's own benchmark is
+// bench_noise.cpp).
 #include <algorithm>
 #include <vector>
 

@@ -230,7 +230,7 @@ TEMPLATE_TEST_CASE("sign vote, by hand", "[hand][sign-vote]", float, double) {
 TEMPLATE_TEST_CASE("noisy rules, by hand", "[hand][noisy]", float, double) {
   using T = TestType;
   // n = 1: the noisy median is the worker's value plus its noise,
-  //   x + T(b * xi(seed, worker 0, coordinate j)).
+  //   x + T(b) * T(xi(seed, worker 0, coordinate j)) (b = 2: exactly T(2 xi)).
   const auto g = rows<T>({{1, -2, 3}});
   const auto out = ra::aggregate(g, ra::NoisyMedian{2.0, 5});
   for (int j = 0; j < 3; ++j)

@@ -8,6 +8,7 @@
 #include "detail/checks.hpp"
 #include "detail/coordinate.hpp"
 #include "detail/format.hpp"
+#include "detail/noise_kernel.hpp"
 #include "detail/rng.hpp"
 #include "gradients.hpp"
 #include "sign_vote.hpp"
@@ -17,13 +18,44 @@ namespace robustagg {
 
 namespace detail {
 
-/// Row i, coordinate j becomes g[i][j] + T(b * xi(seed, i, j)).
+/// Row i, coordinate j becomes perturbed<T>(g[i][j], b, seed, i, j):
+/// g[i][j] + T(b) * T(xi(seed, i, j)) (detail/rng.hpp), g[i][j] when b = 0.
 struct AddNoise {
   double b;
   std::uint64_t seed;
+
+  /// One value. The kernels call it for consecutive coordinates of a row, so
+  /// the calling thread keeps the last block of 64 normals (noise_block, bit
+  /// for bit gaussian_float): one SIMD block per 64 values instead of one
+  /// scalar Threefry per value.
   template <class T>
   T operator()(Index i, Index j, T x) const {
-    return perturbed<T>(x, b, seed, std::uint64_t(i), std::uint64_t(j));
+    if (b == 0.0) return x;
+    struct Cache {
+      alignas(64) float z[kNoiseBlock];
+      double b;
+      std::uint64_t seed, worker, block;
+      bool valid;
+    };
+    thread_local Cache c{};
+    const std::uint64_t block = std::uint64_t(j) / kNoiseBlock;
+    if (!c.valid || c.block != block || c.worker != std::uint64_t(i) || c.seed != seed || !(c.b == b)) {
+      noise_block<xsimd::default_arch>(noise_key(seed, std::uint64_t(i)), block, c.z);
+      c.b = b;
+      c.seed = seed;
+      c.worker = std::uint64_t(i);
+      c.block = block;
+      c.valid = true;
+    }
+    return x + ScalarNoiseOps<>::rounded(T(b) * T(c.z[std::uint64_t(j) % kNoiseBlock]));
+  }
+
+  /// A run of coordinates: dst[k] = perturbed(src[k], b, seed, i, j0 + k),
+  /// k < count, on architecture Arch (for kernels that add the noise to each
+  /// batch as they load it).
+  template <class Arch, class T>
+  void apply(Index i, Index j0, const T* src, T* dst, Index count) const {
+    add_noise<Arch, T>(src, dst, count, b, seed, std::uint64_t(i), std::uint64_t(j0));
   }
 };
 
@@ -87,18 +119,18 @@ Vector<typename Derived::Scalar> perturb(const Eigen::MatrixBase<Derived>& gradi
   detail::check_noise_scale("perturb", b);
   const Index d = gradient.size();
   Vector<T> out(d);
-  for (Index j = 0; j < d; ++j)
-    out[j] = detail::perturbed<T>(gradient.derived().coeff(j), b, seed, worker, std::uint64_t(j));
+  for (Index j = 0; j < d; ++j) out[j] = gradient.derived().coeff(j);
+  detail::add_noise<xsimd::default_arch, T>(out.data(), out.data(), d, b, seed, worker, 0);
   return out;
 }
 
-/// In-place form for a worker's own buffer of d values.
+/// In-place form for a worker's own buffer of d values (SIMD, bit for bit
+/// the scalar definition detail::perturbed).
 template <class T>
 void perturb_inplace(T* gradient, Index d, double b, std::uint64_t seed, std::uint64_t worker) {
   static_assert(is_supported_scalar_v<T>, "robustagg aggregates float or double gradients");
   detail::check_noise_scale("perturb", b);
-  for (Index j = 0; j < d; ++j)
-    gradient[j] = detail::perturbed<T>(gradient[j], b, seed, worker, std::uint64_t(j));
+  detail::add_noise<xsimd::default_arch, T>(gradient, gradient, d, b, seed, worker, 0);
 }
 
 }  // namespace robustagg

@@ -245,15 +245,22 @@ inline VectorD sign_vote(const Matrix& g) {
 }
 
 /// What the workers send under noise of scale b, computed in their type T:
-/// g[i][j] + T(b * xi(seed, i, j)), xi = detail::gaussian (the noise's definition).
+/// g[i][j] + T(b) * T(xi(seed, i, j)) (the product rounded to T, then the
+/// sum; the tests build with -ffp-contract=off), and g[i][j] itself when
+/// b = 0; xi = detail::gaussian (the noise's definition).
 template <class T>
 Matrix noisy_input(const Matrix& g, double b, std::uint64_t seed) {
   Matrix out(g.rows(), g.cols());
   for (Index i = 0; i < g.rows(); ++i)
-    for (Index j = 0; j < g.cols(); ++j)
-      out(i, j) = double(T(g(i, j)) +
-                         static_cast<T>(b * detail::gaussian(seed, std::uint64_t(i),
-                                                             std::uint64_t(j))));
+    for (Index j = 0; j < g.cols(); ++j) {
+      const T x = T(g(i, j));
+      if (b == 0) {
+        out(i, j) = double(x);
+        continue;
+      }
+      const T noise = T(b) * T(detail::gaussian(seed, std::uint64_t(i), std::uint64_t(j)));
+      out(i, j) = double(x + noise);
+    }
   return out;
 }
 

@@ -8,7 +8,7 @@
 #include "detail/checks.hpp"
 #include "detail/coordinate.hpp"
 #include "detail/format.hpp"
-#include "detail/noise_kernel.hpp"
+#include "detail/kernels.hpp"
 #include "detail/rng.hpp"
 #include "gradients.hpp"
 #include "sign_vote.hpp"
@@ -24,38 +24,19 @@ struct AddNoise {
   double b;
   std::uint64_t seed;
 
-  /// One value. The kernels call it for consecutive coordinates of a row, so
-  /// the calling thread keeps the last block of 64 normals (noise_block, bit
-  /// for bit gaussian_float): one SIMD block per 64 values instead of one
-  /// scalar Threefry per value.
+  /// One value: the definition (detail/rng.hpp), used by the portable
+  /// reference engine. The rules themselves go through block().
   template <class T>
   T operator()(Index i, Index j, T x) const {
-    if (b == 0.0) return x;
-    struct Cache {
-      alignas(64) float z[kNoiseBlock];
-      double b;
-      std::uint64_t seed, worker, block;
-      bool valid;
-    };
-    thread_local Cache c{};
-    const std::uint64_t block = std::uint64_t(j) / kNoiseBlock;
-    if (!c.valid || c.block != block || c.worker != std::uint64_t(i) || c.seed != seed || !(c.b == b)) {
-      noise_block<xsimd::default_arch>(noise_key(seed, std::uint64_t(i)), block, c.z);
-      c.b = b;
-      c.seed = seed;
-      c.worker = std::uint64_t(i);
-      c.block = block;
-      c.valid = true;
-    }
-    return x + ScalarNoiseOps<>::rounded(T(b) * T(c.z[std::uint64_t(j) % kNoiseBlock]));
+    return perturbed<T>(x, b, seed, std::uint64_t(i), std::uint64_t(j));
   }
 
-  /// A run of coordinates: dst[k] = perturbed(src[k], b, seed, i, j0 + k),
-  /// k < count, on architecture Arch (for kernels that add the noise to each
-  /// batch as they load it).
-  template <class Arch, class T>
-  void apply(Index i, Index j0, const T* src, T* dst, Index count) const {
-    add_noise<Arch, T>(src, dst, count, b, seed, std::uint64_t(i), std::uint64_t(j0));
+  /// A run of coordinates of row i: dst[k] = perturbed(src[k], b, seed, i,
+  /// j0 + k), k < count: the SIMD generator (noise_kernel.hpp), dispatched
+  /// like the other kernels, bit for bit the scalar definition.
+  template <class T>
+  void block(Index i, Index j0, const T* src, T* dst, Index count) const {
+    kernels<T>().add_noise(src, dst, count, b, seed, std::uint64_t(i), std::uint64_t(j0));
   }
 };
 
@@ -81,6 +62,7 @@ struct NoisyMedian {
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
+    if (b == 0.0) return detail::coordinate_median(g, out, ws, detail::AsSent{});  // bitwise the same
     detail::coordinate_median(g, out, ws, detail::AddNoise{b, seed});
   }
 };
@@ -100,7 +82,8 @@ struct NoisySignVote {
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
-    detail::sign_vote_kernel(g, out, ws, detail::AddNoise{b, seed});
+    if (b == 0.0) return detail::sign_vote_rows(g, out, ws);
+    detail::noisy_sign_vote_rows(g, out, ws, detail::AddNoise{b, seed});
   }
 };
 
@@ -120,7 +103,7 @@ Vector<typename Derived::Scalar> perturb(const Eigen::MatrixBase<Derived>& gradi
   const Index d = gradient.size();
   Vector<T> out(d);
   for (Index j = 0; j < d; ++j) out[j] = gradient.derived().coeff(j);
-  detail::add_noise<xsimd::default_arch, T>(out.data(), out.data(), d, b, seed, worker, 0);
+  detail::kernels<T>().add_noise(out.data(), out.data(), d, b, seed, worker, 0);
   return out;
 }
 
@@ -130,7 +113,8 @@ template <class T>
 void perturb_inplace(T* gradient, Index d, double b, std::uint64_t seed, std::uint64_t worker) {
   static_assert(is_supported_scalar_v<T>, "robustagg aggregates float or double gradients");
   detail::check_noise_scale("perturb", b);
-  detail::add_noise<xsimd::default_arch, T>(gradient, gradient, d, b, seed, worker, 0);
+  if (d > 0 && !gradient) detail::fail("perturb_inplace: the gradient pointer is null (d = ", d, ")");
+  detail::kernels<T>().add_noise(gradient, gradient, d, b, seed, worker, 0);
 }
 
 }  // namespace robustagg

@@ -132,6 +132,14 @@ inline Index staging_length(Index n, std::size_t size) {
 inline constexpr std::size_t kSlotRowPointers = 8;
 inline constexpr std::size_t kSlotNetwork = 9;
 
+template <class Transform, class T, class = void>
+struct has_block_form : std::false_type {};
+template <class Transform, class T>
+struct has_block_form<Transform, T,
+                      std::void_t<decltype(std::declval<const Transform&>().block(
+                          Index(), Index(), std::declval<const T*>(), std::declval<T*>(), Index()))>>
+    : std::true_type {};
+
 /// Reducer tags of coordinate_sorted (the kernels implement them; the scalar
 /// forms are the references).
 struct TrimmedReducer {
@@ -159,6 +167,17 @@ struct BulyanReducer {
     return mean_closest_to_median<T>(k, theta, beta);
   }
 };
+
+/// dst[k] = transform(i, j0 + k, src[k]), k < count: value by value, or
+/// through the transform's own block form (the noise generator's SIMD kernel).
+template <class Transform, class T>
+void transform_block(const Transform& transform, Index i, Index j0, const T* src, T* dst, Index count) {
+  if constexpr (has_block_form<Transform, T>::value) {
+    transform.block(i, j0, src, dst, count);
+  } else {
+    for (Index k = 0; k < count; ++k) dst[k] = transform(i, j0 + k, src[k]);
+  }
+}
 
 /// Calls sub(rows, j0src, s, count, scratch) for inner blocks of the
 /// coordinates, in parallel tiles: rows[i][j0src + jj], jj in [0, count), holds
@@ -213,8 +232,7 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
         const T** nr = reinterpret_cast<const T**>(sp + extra_bytes + noise_bytes);
         for (Index i = 0; i < n; ++i) {
           T* row = nb + i * kSubTile;
-          const T* src = ptrs[i] + s;
-          for (Index jj = 0; jj < count; ++jj) row[jj] = transform(i, s + jj, src[jj]);
+          transform_block(transform, i, s, ptrs[i] + s, row, count);
           nr[i] = row;
         }
         sub(static_cast<const T* const*>(nr), Index(0), s, count, sp);
@@ -260,6 +278,18 @@ void coordinate_sorted(const RowsView<T>& g, T* out, Workspace& ws, const Reduce
   for_coordinate_blocks(g, ws, AsSent{}, coordinate_scratch_bytes(n, sizeof(T)),
                         [&](const T* const* rows, Index j0src, Index s, Index count, unsigned char* sp) {
                           k.sorted(rows, n, j0src, count, out + s, sp, net, net_count, kind, param);
+                        });
+}
+
+/// The sign vote after a transform (noisy-sign-vote): each block of rows is
+/// transformed into scratch (no copy of the matrix), then voted on.
+template <class T, class Transform>
+void noisy_sign_vote_rows(const RowsView<T>& g, T* out, Workspace& ws, const Transform& transform) {
+  const Index n = g.rows();
+  const KernelSet<T>& k = kernels<T>();
+  for_coordinate_blocks(g, ws, transform, 0,
+                        [&](const T* const* rows, Index j0src, Index s, Index count, unsigned char*) {
+                          k.sign_vote(rows, n, j0src, j0src + count, out + s - j0src);
                         });
 }
 

@@ -107,6 +107,10 @@ struct KernelSet {
                          Index t1, double* acc, unsigned char* tile_finite, unsigned char* bad);
   /// Bitwise equality of x and y (d values) and whether x holds a NaN.
   RowCompare (*compare_rows)(const T* x, const T* y, Index d);
+  /// dst[k] = perturbed(src[k], b, seed, worker, j0 + k), k < count
+  /// (detail/rng.hpp: the counter-based Gaussian); src may equal dst.
+  void (*add_noise)(const T* src, T* dst, Index count, double b, std::uint64_t seed,
+                    std::uint64_t worker, std::uint64_t j0);
 };
 
 /// One architecture's kernels for both value types.

@@ -30,6 +30,7 @@
 
 #include "kernels.hpp"
 #include "networks.hpp"
+#include "noise_kernel.hpp"
 
 #if defined(__GNUC__)
 #define ROBUSTAGG_KERNEL_INLINE inline __attribute__((always_inline))
@@ -734,12 +735,23 @@ RowCompare compare_rows_kernel(const T* x, const T* y, Index d) {
 }
 
 // ---------------------------------------------------------------------------
+// The noise of the noisy rules (noise_kernel.hpp: every function there is a
+// template on the architecture, so each kernel library copy is its own).
+
+template <class T>
+void add_noise_kernel(const T* src, T* dst, Index count, double b, std::uint64_t seed,
+                      std::uint64_t worker, std::uint64_t j0) {
+  robustagg::detail::add_noise<arch, T>(src, dst, count, b, seed, worker, j0);
+}
+
+// ---------------------------------------------------------------------------
 // The table.
 
 template <class T>
 inline constexpr KernelSet<T> kernel_set = {
     &median_kernel<T>,          &sorted_kernel<T>,         &mean_kernel<T>,
     &sign_vote_kernel<T>,       &distance_tiles_kernel<T>, &compare_rows_kernel<T>,
+    &add_noise_kernel<T>,
 };
 
 }  // namespace robustagg::detail::ROBUSTAGG_KERNEL_NS

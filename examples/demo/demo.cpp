@@ -627,6 +627,9 @@ void run_all(const Options& opt, const Setting& S, const demo::Dataset& train_se
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered stdout: in a log that also takes stderr, the tables and
+  // the progress lines appear in the order they were written.
+  std::setvbuf(stdout, nullptr, _IOLBF, 1 << 16);
   Options opt;
   try {
     for (int i = 1; i < argc; ++i) {

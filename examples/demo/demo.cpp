@@ -465,8 +465,15 @@ void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_
               Index(Model::kParams), p, std::min(2, robustagg::num_threads()), p / r, p);
   std::printf("%-17s %8s %8s   %-48s %8s %8s %7s %7s\n", "plain rule", "agg ms", "step ms", "DETOX form",
               "agg ms", "step ms", "agg x", "step x");
-  const std::vector<std::pair<std::size_t, std::size_t>> pairs = {{5, n_plain + 0}, {4, n_plain + 1}, {1, n_plain + 2}};
-  for (const auto& pr : pairs) {
+  // Each DETOX form next to the plain rule it wraps (labels as written above).
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"bulyan(f=" + F + ")", detox[0]}, {"multi-krum(f=" + F + ")", detox[1]}, {"median", detox[2]}};
+  auto index_of = [&](const std::string& label) {
+    return std::size_t(std::find(labels.begin(), labels.end(), label) - labels.begin());
+  };
+  for (const auto& named : pairs) {
+    const std::pair<std::size_t, std::size_t> pr{index_of(named.first), index_of(named.second)};
+    if (pr.first >= rules.size() || pr.second >= rules.size()) continue;
     const Result* a = find(mine, "none", rules[pr.first]);
     const Result* b = find(mine, "none", rules[pr.second]);
     if (!a || !b) continue;

@@ -16,9 +16,10 @@
 
 namespace demo {
 
-/// N examples: features (N x 64, pixel values / 16 in [0, 1]) and labels 0..9.
+/// N examples: features (N x features, row-major; the digits: 64 pixel
+/// values / 16 in [0, 1]) and labels 0..9.
 struct Dataset {
-  Eigen::Matrix<float, Eigen::Dynamic, 64, Eigen::RowMajor> x;
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> x;
   std::vector<int> y;
   std::ptrdiff_t size() const { return std::ptrdiff_t(y.size()); }
 };
@@ -91,7 +92,7 @@ inline Dataset load_digits(const std::string& path) {
 /// The rows `idx` of `d`.
 inline Dataset subset(const Dataset& d, const std::vector<int>& idx) {
   Dataset s;
-  s.x.resize(std::ptrdiff_t(idx.size()), kFeatures);
+  s.x.resize(std::ptrdiff_t(idx.size()), d.x.cols());
   s.y.resize(idx.size());
   for (std::size_t i = 0; i < idx.size(); ++i) {
     s.x.row(std::ptrdiff_t(i)) = d.x.row(idx[i]);

@@ -1,6 +1,8 @@
-// A 64-32-10 multilayer perceptron (ReLU, softmax cross-entropy) written with
-// Eigen, its parameters one flat float vector so a worker's gradient is one
-// row of a robustagg::GradientMatrix<float>.
+// A one-hidden-layer perceptron In-Hidden-Out (ReLU, softmax cross-entropy)
+// written with Eigen, its parameters one flat float vector so a worker's
+// gradient is one row of a robustagg::GradientMatrix<float>. Two sizes:
+// Mlp (64-32-10, 2,410 parameters, the digits) and FashionMlp (784-128-10,
+// 101,770 parameters, Fashion-MNIST).
 #pragma once
 
 #include <Eigen/Core>
@@ -12,14 +14,16 @@
 
 namespace demo {
 
-struct Mlp {
-  static constexpr int kIn = kFeatures, kHidden = 32, kOut = kClasses;
-  // Layout: W1 (32 x 64, row-major), b1 (32), W2 (10 x 32, row-major), b2 (10).
+template <int In, int Hidden, int Out>
+struct MlpT {
+  static constexpr int kIn = In, kHidden = Hidden, kOut = Out;
+  // Layout: W1 (Hidden x In, row-major), b1 (Hidden), W2 (Out x Hidden,
+  // row-major), b2 (Out).
   static constexpr std::ptrdiff_t kW1 = 0;
   static constexpr std::ptrdiff_t kB1 = kW1 + kHidden * kIn;
   static constexpr std::ptrdiff_t kW2 = kB1 + kHidden;
   static constexpr std::ptrdiff_t kB2 = kW2 + kOut * kHidden;
-  static constexpr std::ptrdiff_t kParams = kB2 + kOut;  // 2410
+  static constexpr std::ptrdiff_t kParams = kB2 + kOut;
 
   using W1 = Eigen::Matrix<float, kHidden, kIn, Eigen::RowMajor>;
   using W2 = Eigen::Matrix<float, kOut, kHidden, Eigen::RowMajor>;
@@ -58,8 +62,9 @@ struct Mlp {
 
   /// Mean softmax cross-entropy over the batch; writes its gradient
   /// (kParams values) to grad.
+  /// `flip` (label flipping, a data attack): train on label 9 - y.
   static double gradient(const float* params, const Dataset& data, const int* idx,
-                         std::ptrdiff_t count, float* grad, Scratch& s) {
+                         std::ptrdiff_t count, float* grad, Scratch& s, bool flip = false) {
     forward(params, data, idx, count, s);
     Eigen::Map<const W2> w2(params + kW2);
     double loss = 0.0;
@@ -70,7 +75,8 @@ struct Mlp {
       z = (z.array() - m).exp().matrix();
       const float sum = z.sum();
       z /= sum;
-      const int label = data.y[std::size_t(idx[i])];
+      const int y = data.y[std::size_t(idx[i])];
+      const int label = flip ? kOut - 1 - y : y;
       loss -= std::log(std::max(double(z(label)), 1e-30));
       z(label) -= 1.0f;
     }
@@ -109,5 +115,9 @@ struct Mlp {
     return double(correct) / double(data.size());
   }
 };
+
+using Mlp = MlpT<kFeatures, 32, kClasses>;  // 2,410 parameters
+using FashionMlp = MlpT<784, 128, kClasses>;  // 101,770 parameters
+static_assert(Mlp::kParams == 2410 && FashionMlp::kParams == 101770, "parameter counts");
 
 }  // namespace demo

@@ -72,26 +72,52 @@ inline std::vector<std::vector<int>> two_class_shards(const Dataset& train, int 
   return shards;
 }
 
-/// Fills G (p x Mlp::kParams) with the workers' gradients: row i is the
+/// Class-heterogeneous shards: worker w holds the training examples of the
+/// classes classes_of[w]; each class's examples are split evenly (in data
+/// order, round robin) among the workers holding that class.
+inline std::vector<std::vector<int>> class_shards(const Dataset& train,
+                                                  const std::vector<std::vector<int>>& classes_of) {
+  std::vector<std::vector<int>> holders(kClasses);
+  for (std::size_t w = 0; w < classes_of.size(); ++w)
+    for (int c : classes_of[w]) holders[std::size_t(c)].push_back(int(w));
+  std::vector<std::vector<int>> shards(classes_of.size());
+  std::vector<int> seen(kClasses, 0);
+  for (Index i = 0; i < train.size(); ++i) {
+    const int c = train.y[std::size_t(i)];
+    const std::vector<int>& h = holders[std::size_t(c)];
+    if (h.empty()) continue;
+    shards[std::size_t(h[std::size_t(seen[std::size_t(c)]++) % h.size()])].push_back(int(i));
+  }
+  return shards;
+}
+
+/// Fills G (p x Model::kParams) with the workers' gradients: row i is the
 /// gradient on the examples batches[stream_of[i]] (rows sharing a stream get
-/// the same, bitwise-equal gradient, computed once). Returns the mean loss.
-inline double worker_gradients(const float* params, const Dataset& train,
-                               const std::vector<std::vector<int>>& batches,
-                               const std::vector<int>& stream_of,
-                               robustagg::GradientMatrix<float>& G, Mlp::Scratch& s) {
+/// the same, bitwise-equal gradient, computed once). Workers i with
+/// `flipped[i]` (when given) train on flipped labels 9 - y instead (label
+/// flipping, a data attack; a flipped row is never shared with an honest
+/// one). Returns the sum of the distinct batches' mean losses.
+template <class Model = Mlp>
+double worker_gradients(const float* params, const Dataset& train,
+                        const std::vector<std::vector<int>>& batches,
+                        const std::vector<int>& stream_of, robustagg::GradientMatrix<float>& G,
+                        typename Model::Scratch& s, const std::vector<char>* flipped = nullptr) {
   const Index p = Index(stream_of.size());
-  if (G.rows() != p || G.cols() != Mlp::kParams) G.resize(p, Mlp::kParams);
-  std::vector<int> first(batches.size(), -1);
+  if (G.rows() != p || G.cols() != Model::kParams) G.resize(p, Model::kParams);
+  // first[2 * stream + flip]: the row already holding that gradient.
+  std::vector<int> first(2 * batches.size(), -1);
   double loss = 0.0;
   for (Index i = 0; i < p; ++i) {
     const int st = stream_of[std::size_t(i)];
-    if (first[std::size_t(st)] >= 0) {
-      G.row(i) = G.row(first[std::size_t(st)]);
+    const bool flip = flipped && (*flipped)[std::size_t(i)];
+    int& seen = first[2 * std::size_t(st) + (flip ? 1 : 0)];
+    if (seen >= 0) {
+      G.row(i) = G.row(seen);
       continue;
     }
-    first[std::size_t(st)] = int(i);
+    seen = int(i);
     const std::vector<int>& b = batches[std::size_t(st)];
-    loss += Mlp::gradient(params, train, b.data(), Index(b.size()), G.row(i).data(), s);
+    loss += Model::gradient(params, train, b.data(), Index(b.size()), G.row(i).data(), s, flip);
   }
   return loss;
 }

@@ -119,7 +119,10 @@ TEMPLATE_TEST_CASE("steady-state aggregation allocates nothing", "[alloc]", floa
   using T = TestType;
   const std::vector<std::string> specs = {
       "mean",      "median",    "trimmed-mean(f=3)", "sign-vote",   "noisy-median(b=0.3, seed=5)",
-      "noisy-sign-vote(b=0.3, seed=5)", "krum(f=3)", "multi-krum(f=3, m=5)", "bulyan(f=3)"};
+      "noisy-sign-vote(b=0.3, seed=5)", "krum(f=3)", "multi-krum(f=3, m=5)", "bulyan(f=3)",
+      // the rules after 2020
+      "geometric-median(iterations=4)", "centered-clipping(tau=1, iterations=2)", "meamed(f=3)",
+      "mda(f=2)", "monna(f=3, trusted=1)", "caf(f=3)", "smea(f=1)"};
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
   for (Index n : {Index(15), Index(51)}) {
@@ -171,6 +174,30 @@ TEMPLATE_TEST_CASE("steady-state DETOX allocates nothing when every group has a 
         CHECK(c == 0);
       }
     }
+  }
+  ra::set_num_threads(0);
+}
+
+TEMPLATE_TEST_CASE("a warm-started centered clipping Aggregator allocates nothing in steady state",
+                   "[alloc][new-rules]", float, double) {
+  using T = TestType;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  const Index n = 15, d = 20000 + 3;
+  ra::GradientMatrix<T> g(n, d);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < d; ++j) g(i, j) = T(normal(rng));
+  for (int threads : {1, 2}) {
+    ra::set_num_threads(threads);
+    ra::Aggregator<> agg(ra::parse_rule("centered-clipping(tau=0.5, iterations=2, warm-start=1)"));
+    ra::Vector<T> out;
+    agg(g, out);
+    agg(g, out);
+    INFO("threads = " << threads);
+    CHECK(count_allocations([&] {
+            agg(g, out);
+            agg(g, out);
+          }) == 0);
   }
   ra::set_num_threads(0);
 }

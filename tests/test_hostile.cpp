@@ -37,7 +37,10 @@ const std::vector<std::string>& hostile_specs() {
       "sign-vote",     "noisy-median(b=0.5, seed=3)",               "noisy-median(b=0)",
       "noisy-sign-vote(b=0.5, seed=3)", "noisy-sign-vote(b=1e30, seed=1)",
       "detox(r=1, buckets=3, inner=mean, outer=median)",
-      "detox(r=1, buckets=0, outer=bulyan(f=2))"};
+      "detox(r=1, buckets=0, outer=bulyan(f=2))",
+      // the rules after 2020
+      "geometric-median", "centered-clipping(tau=1, iterations=2)", "meamed(f=2)", "mda(f=2)",
+      "monna(f=2, trusted=1)", "caf(f=2)", "smea(f=2)"};
   return specs;
 }
 

@@ -3,12 +3,12 @@
 // rows.hpp.
 //
 // The coordinates are cut into fixed tiles of kRowPassTile (run on the thread
-// pool) and each tile into blocks of kRowPassBlock. A weighted step computes a
+// pool) and each tile into blocks of row_pass_block(m, sizeof(T)) coordinates. A weighted step computes a
 // block of the new centre from all rows, then, while that block of every row
 // is still in cache, each row's squared distance to the new centre: one read
 // of the input per iteration. Per-row distance sums are kept per tile and
 // added in tile order, so the results are bitwise identical for any thread
-// count (tile and block sizes depend on nothing but d).
+// count (tile and block sizes depend on d, m and the scalar type only).
 #pragma once
 
 #include <algorithm>
@@ -25,9 +25,23 @@
 namespace robustagg::detail {
 
 /// Coordinates per parallel tile of a row pass (fixed).
-inline constexpr Index kRowPassTile = 8192;
-/// Coordinates per cache block inside a tile (all rows' segments stay in L1/L2).
-inline constexpr Index kRowPassBlock = 512;
+inline constexpr Index kRowPassTile = 16384;
+
+/// Bytes of the rows' segments of one block (all rows), about one core's L2
+/// on the development machine; define ROBUSTAGG_ROW_PASS_BUDGET to tune it.
+#ifndef ROBUSTAGG_ROW_PASS_BUDGET
+#define ROBUSTAGG_ROW_PASS_BUDGET (std::size_t(1) << 19)
+#endif
+
+/// Coordinates per cache block inside a tile for m rows of `size` bytes: the
+/// largest power of two from 512 to kRowPassTile whose m row segments fit the
+/// budget (long sequential runs per row read faster than many short ones).
+/// Depends on (m, size) only, never on the thread count.
+inline Index row_pass_block(Index m, std::size_t size) {
+  Index len = kRowPassTile;
+  while (len > 512 && std::size_t(m * len) * size > ROBUSTAGG_ROW_PASS_BUDGET) len /= 2;
+  return len;
+}
 
 /// Workspace slot of the per-tile partial sums of a row pass.
 inline constexpr std::size_t kSlotRowPassPartials = 128;
@@ -49,14 +63,15 @@ template <class T>
 void sq_distances_to(const T* const* rows, Index m, const double* z, Index d, double* dist,
                      Workspace& ws) {
   const Index tiles = tile_count(d, kRowPassTile);
+  const Index block = row_pass_block(m, sizeof(T));
   double* partials = ws.get<double>(kSlotRowPassPartials, std::size_t(tiles * m));
   const int threads = threads_for(m * d, tiles);
   parallel_for(tiles, threads, [&](Index t, int) {
     const Index j0 = t * kRowPassTile, j1 = std::min(d, j0 + kRowPassTile);
     double* part = partials + t * m;
     for (Index i = 0; i < m; ++i) part[i] = 0.0;
-    for (Index b0 = j0; b0 < j1; b0 += kRowPassBlock) {
-      const Index len = std::min(j1, b0 + kRowPassBlock) - b0;
+    for (Index b0 = j0; b0 < j1; b0 += block) {
+      const Index len = std::min(j1, b0 + block) - b0;
       for (Index i = 0; i < m; ++i) part[i] += sq_distance_to(rows[i] + b0, z + b0, len);
     }
   });
@@ -87,6 +102,7 @@ double weighted_step(const T* const* rows, Index m, Index d, const WeightedStep&
                      double* z_new, const double* z_old, double* old_sq_norm, double* dist,
                      Workspace& ws) {
   const Index tiles = tile_count(d, kRowPassTile);
+  const Index block = row_pass_block(m, sizeof(T));
   const Index stride = m + 2;
   double* partials = ws.get<double>(kSlotRowPassPartials, std::size_t(tiles * stride));
   const int threads = threads_for(m * d, tiles);
@@ -94,8 +110,8 @@ double weighted_step(const T* const* rows, Index m, Index d, const WeightedStep&
     const Index j0 = t * kRowPassTile, j1 = std::min(d, j0 + kRowPassTile);
     double* part = partials + t * stride;
     for (Index i = 0; i < stride; ++i) part[i] = 0.0;
-    for (Index b0 = j0; b0 < j1; b0 += kRowPassBlock) {
-      const Index len = std::min(j1, b0 + kRowPassBlock) - b0;
+    for (Index b0 = j0; b0 < j1; b0 += block) {
+      const Index len = std::min(j1, b0 + block) - b0;
       double* acc = z_new + b0;
       std::fill(acc, acc + len, 0.0);
       for (Index i = 0; i < m; ++i) {

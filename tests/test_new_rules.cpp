@@ -499,6 +499,11 @@ TEMPLATE_TEST_CASE("new rules: validation messages", "[new-rules][validation]", 
                     "(robustagg::kMaxSubsets); use a smaller f or fewer gradients"));
   CHECK_THAT(error_of<T>(ra::Smea{10}, 40, 2), Contains("smea(f=10) would search C(n, f) = C(40, 10)"));
   CHECK(error_of<T>(ra::Mda{3}, 40, 2) == "(no error)");
+  // SMEA's work bound: C(30, 5) * 25^3 = 2.2e9 > 5e8; C(20, 4) * 16^3 = 2e7 is fine
+  CHECK_THAT(error_of<T>(ra::Smea{5}, 30, 2),
+             Contains("smea(f=5) would solve C(n, f) = C(30, 5) eigenproblems of size n - f = 25"));
+  CHECK_THAT(error_of<T>(ra::Smea{5}, 30, 2), Contains("(robustagg::kMaxSmeaWork)"));
+  CHECK(error_of<T>(ra::Smea{4}, 20, 2) == "(no error)");
   CHECK(ra::detail::binomial_capped(40, 3) == 9880);
   CHECK(ra::detail::binomial_capped(20, 10) == 184756);
   CHECK(ra::detail::binomial_capped(100000, 2) == ra::kMaxSubsets + 1);

@@ -24,8 +24,9 @@ namespace robustagg {
 /// distances give, by Jacobi iterations; a subset holding a row with a
 /// non-finite value has eigenvalue +Inf. A subset whose diameter / (2|S|) (a
 /// lower bound of its top eigenvalue) already exceeds the best one is skipped.
-/// Requires n >= 2f+1 and C(n, f) <= kMaxSubsets (else an Error at validate).
-/// Cost: one distance pass, then up to C(n, f) eigenproblems of size n - f.
+/// Requires n >= 2f+1, C(n, f) <= kMaxSubsets and C(n, f) * (n - f)^3 <=
+/// kMaxSmeaWork (else an Error at validate). Cost: one distance pass, then up
+/// to C(n, f) eigenproblems of size n - f.
 struct Smea {
   int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
 
@@ -35,6 +36,9 @@ struct Smea {
     detail::check_f(*this, f);
     detail::check_shape(*this, n, d, min_rows(), "2f+1");
     if (detail::binomial_capped(n, f) > kMaxSubsets) detail::check_subsets(spec(), n, f);
+    const double m = double(n - Index(f));
+    if (double(detail::binomial_capped(n, f)) * m * m * m > kMaxSmeaWork)
+      detail::check_smea_work(spec(), n, f);
   }
 
   template <class T>

@@ -387,7 +387,7 @@ inline const std::vector<RuleInfo>& rule_catalog() {
          a.finish("f");
          return AnyRule(r);
        }},
-      {"smea", "f", "n >= 2f+1, C(n, f) <= 1000000",
+      {"smea", "f", "n >= 2f+1, C(n, f) <= 1000000, C(n, f) * (n-f)^3 <= 5e8",
        "the mean of the n-f rows whose covariance has the smallest top eigenvalue",
        [](SpecArgs& a, const Nested&) {
          Smea r{a.get_int("f")};

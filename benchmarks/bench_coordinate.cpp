@@ -1,5 +1,6 @@
 // Coordinate-wise rules (mean, median, trimmed mean, sign vote, noisy median,
-// noisy sign vote) over n in {5, 15, 25, 51, 101} and d in {1e5, 1e7}, float,
+// noisy sign vote, Meamed) and the row-pass rules (geometric median, centered
+// clipping) over n in {5, 15, 25, 51, 101} and d in {1e5, 1e7}, float,
 // with the baselines in the same binary: the read-pass roofline (1 thread and
 // all threads), a per-coordinate std::nth_element median and Eigen's column
 // mean. Every rule reports x_roofline (time / roofline time of its shape).
@@ -63,6 +64,20 @@ void register_all() {
           rule_benchmark(s, n, d, t, ra::NoisySignVote{0.1, 1});
         });
       }
+      // The rules after 2020 that run on the coordinate engine or as row passes.
+      register_rule("BM_Meamed", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
+        rule_benchmark(s, n, d, t, ra::Meamed{f});
+      });
+      // One and nine Weiszfeld iterations (tolerance 0: all of them run); one
+      // iteration costs (x9 - x1) / 8 read passes.
+      for (int it : {1, 9})
+        register_rule(it == 1 ? "BM_GeometricMedian_it1" : "BM_GeometricMedian_it9", n, d,
+                      [it](benchmark::State& s, Index n, Index d, int t) {
+                        rule_benchmark(s, n, d, t, ra::GeometricMedian{it, 1e-6, 0.0});
+                      });
+      register_rule("BM_CenteredClipping", n, d, [](benchmark::State& s, Index n, Index d, int t) {
+        rule_benchmark(s, n, d, t, ra::CenteredClipping{1.0, 1});
+      });
       // Baselines (single thread).
       if (d <= 100000 || n <= 25)
         register_rule("BM_NthElementMedian", n, d, [](benchmark::State& s, Index n, Index d, int) {

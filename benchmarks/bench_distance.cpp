@@ -1,4 +1,5 @@
-// Distance-based rules (Krum, Multi-Krum, Bulyan) and the distance engine over
+// Distance-based rules (Krum, Multi-Krum, Bulyan, MoNNA, CAF, MDA, SMEA) and
+// the distance engine over
 // n in {5, 15, 25, 51, 101} and d in {1e5, 1e7}, float, with the read-pass
 // roofline and Eigen's float Gram-matrix distances (|x|^2 + |y|^2 - 2 X X^T,
 // one GEMM; fast but inexact on nearby rows) in the same binary.
@@ -35,6 +36,22 @@ void register_all() {
       register_rule("BM_Bulyan", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
         rule_benchmark(s, n, d, t, ra::Bulyan{f});
       });
+      // The rules after 2020 on the distance engine (MDA and SMEA where C(n, f)
+      // stays small enough to time).
+      register_rule("BM_Monna", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
+        rule_benchmark(s, n, d, t, ra::Monna{f, 0});
+      });
+      register_rule("BM_Caf", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
+        rule_benchmark(s, n, d, t, ra::Caf{f});
+      });
+      if (ra::detail::binomial_capped(n, f) <= 100000)
+        register_rule("BM_Mda", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
+          rule_benchmark(s, n, d, t, ra::Mda{f});
+        });
+      if (ra::detail::binomial_capped(n, f) <= 5000)
+        register_rule("BM_Smea", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
+          rule_benchmark(s, n, d, t, ra::Smea{f});
+        });
       register_rule("BM_EigenGramDistances", n, d, [](benchmark::State& s, Index n, Index d, int) {
         const auto& g = Inputs::get(n, d);
         Eigen::MatrixXf G(n, n), D(n, n);

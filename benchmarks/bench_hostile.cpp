@@ -171,7 +171,11 @@ void hostile_benchmark(benchmark::State& state, const ra::AnyRule& rule, Kind ki
 void register_all() {
   const char* specs[] = {"mean", "median", "trimmed-mean(f=3)", "krum(f=3)", "multi-krum(f=3)",
                          "bulyan(f=3)", "sign-vote", "noisy-median(b=0.1, seed=1)",
-                         "noisy-sign-vote(b=0.1, seed=1)"};
+                         "noisy-sign-vote(b=0.1, seed=1)",
+                         // the rules after 2020
+                         "geometric-median(iterations=8, tolerance=0)",
+                         "centered-clipping(tau=1, iterations=3)", "meamed(f=3)", "mda(f=3)",
+                         "monna(f=3)", "caf(f=3)", "smea(f=2)"};
   const Kind kinds[] = {Kind::Denormal, Kind::NanPayload, Kind::Inf, Kind::Mixed,
                         Kind::EqualRows, Kind::Ties};
   // Kind outermost: one hostile matrix per type is kept at a time.

@@ -22,7 +22,12 @@
 //  * bulyan(f): h <= f => out finite and within [lo - w, hi + w], w = hi - lo
 //    of the honest range; if every hostile row is non-finite, in [lo, hi];
 //  * sign votes: out in {-1, 0, +1};
-//  * mean: with no hostile rows, in the honest range.
+//  * mean: with no hostile rows, in the honest range;
+//  * geometric-median, centered-clipping, caf(f) (h <= f): if every hostile
+//    row holds a non-finite value, in the honest range (they average finite rows);
+//  * meamed(f): h <= f => within [lo - w, hi + w];
+//  * mda(f), smea(f), monna(f, trusted=0) (row 0 honest): h <= f => out
+//    finite; if every hostile row is non-finite, in the honest range.
 // "In the range" allows n rounding errors of the double accumulation for
 // rules that average (the mean of k equal doubles is not always exact).
 #include <algorithm>
@@ -80,7 +85,9 @@ class Bytes {
 }
 
 enum RuleId { kMean, kMedian, kTrimmed, kKrum, kMultiKrum, kBulyan, kSign, kNoisyMedian,
-              kNoisySign, kSpec, kRuleCount };
+              kNoisySign, kSpec,
+              // the rules after 2020
+              kGeoMedian, kClipping, kMeamed, kMda, kMonna, kCaf, kSmea, kRuleCount };
 
 template <class T>
 struct Bits;
@@ -212,6 +219,20 @@ void run_case(Bytes& in, int form, int rule_id) {
     case kSign: rule = robustagg::SignVote{}; break;
     case kNoisyMedian: rule = robustagg::NoisyMedian{b, seed}; break;
     case kNoisySign: rule = robustagg::NoisySignVote{b, seed}; break;
+    case kGeoMedian: rule = robustagg::GeometricMedian{1 + f, 1e-6, 1e-7}; break;
+    case kClipping: rule = robustagg::CenteredClipping{b + 0.0625, 1 + f % 3}; break;
+    case kMeamed: rule = robustagg::Meamed{f}; need = 2 * f + 1; break;
+    case kMda:
+      rule = robustagg::Mda{f};
+      need = 2 * f + 1;
+      m_ok = robustagg::detail::binomial_capped(n, f) <= robustagg::kMaxSubsets;
+      break;
+    case kMonna: rule = robustagg::Monna{f, 0}; need = 2 * f + 1; break;
+    case kCaf: rule = robustagg::Caf{f}; need = 2 * f + 1; break;
+    case kSmea:  // f at most 2: C(n, f) eigenproblems of n - f rows per input
+      rule = robustagg::Smea{f % 3};
+      need = 2 * (f % 3) + 1;
+      break;
     default:
       try {
         rule = robustagg::parse_rule(text);
@@ -337,6 +358,26 @@ void run_case(Bytes& in, int form, int rule_id) {
         if (!(x == T(-1) || x == T(0) || x == T(1))) violated(spec, "a sign vote outside {-1,0,1}");
       }
       break;
+    case kGeoMedian:
+    case kClipping:
+    case kCaf:
+      // convex combinations of the finite rows (a start inside their range)
+      if (hostile_all_nonfinite && h < n && (rule_id != kCaf || h <= f)) check_range(0.0, true);
+      break;
+    case kMeamed:
+      // the n - f values closest to the median lie within w of it
+      if (h <= f) check_range(1.0, true);
+      break;
+    case kMda:
+    case kSmea:
+    case kMonna: {
+      const int ff = rule_id == kSmea ? f % 3 : f;
+      if (h > ff || (rule_id == kMonna && hostile[0])) break;
+      // a subset of finite rows wins (an honest-only subset has a finite value)
+      if (!row_finite(out.data(), d)) violated(spec, "non-finite output");
+      if (hostile_all_nonfinite) check_range(0.0, true);
+      break;
+    }
     default:
       break;
   }

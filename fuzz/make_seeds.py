@@ -78,6 +78,14 @@ SPECS = [
     "detox(r=3, outer=nnm(f=1, then=median))", "nnm(f=1, then=detox(r=3))",
     "nnm(f=2)", "clip(c=0, then=mean)", "clip(c=-1, then=mean)", "bucketing(s=0, then=mean)",
     "nnm(f=1, then=2)", "bucketing(s=2147483647, then=bucketing(s=2147483647, then=krum(f=2147483647)))",
+    # the rules after 2020
+    "geometric-median", "geometric-median(iterations=3, nu=0.5, tolerance=0)",
+    "geometric-median(nu=0)", "geometric-median(iterations=0)", "geometric-median(tolerance=-1)",
+    "centered-clipping(tau=1)", "centered-clipping(tau=0.5, iterations=4, warm-start=1)",
+    "centered-clipping(tau=0)", "centered-clipping", "centered-clipping(tau=1, warm-start=2)",
+    "meamed(f=2)", "mda(f=1)", "mda(f=30)", "monna(f=1, trusted=3)", "monna(f=1, trusted=99)",
+    "caf(f=2)", "smea(f=1)", "smea(f=20)", "detox(r=3, outer=geometric-median)",
+    "detox(r=3, buckets=3, inner=mean, outer=caf(f=1))",
 ]
 
 
@@ -91,7 +99,8 @@ def spec_seeds():
 # [spec: length, text], then raw value bits (a fixed pseudo-random stream after
 # the end of the input).
 RULES = ["mean", "median", "trimmed", "krum", "multi-krum", "bulyan", "sign",
-         "noisy-median", "noisy-sign", "spec"]
+         "noisy-median", "noisy-sign", "spec",
+         "geometric-median", "centered-clipping", "meamed", "mda", "monna", "caf", "smea"]
 
 
 def agg(double, form, rule, n, d, f, m=0, hostile=0, honest_mode=0, hostile_mode=0, b=8,
@@ -147,6 +156,16 @@ def aggregate_seeds():
         for double in (False, True):
             for hm in (0, 2, 4):
                 put(agg(double, 0, "spec", 9, 12, 2, hostile=2, hostile_mode=hm, spec=spec))
+    # the rules after 2020, with hostile rows
+    for double in (False, True):
+        for hm in range(5):
+            put(agg(double, hm % 3, "geometric-median", 9, 40, 4, hostile=4, hostile_mode=hm))
+            put(agg(double, hm % 3, "centered-clipping", 9, 40, 2, hostile=2, hostile_mode=hm))
+            put(agg(double, hm % 3, "meamed", 11, 40, 3, hostile=3, hostile_mode=hm))
+            put(agg(double, hm % 3, "mda", 9, 20, 2, hostile=2, hostile_mode=hm))
+            put(agg(double, hm % 3, "monna", 9, 20, 2, hostile=2, hostile_mode=hm))
+            put(agg(double, hm % 3, "caf", 9, 20, 2, hostile=2, hostile_mode=hm))
+            put(agg(double, hm % 3, "smea", 9, 20, 2, hostile=2, hostile_mode=hm))
 
 
 if __name__ == "__main__":

@@ -121,7 +121,10 @@ TEMPLATE_TEST_CASE("steady-state aggregation allocates nothing", "[alloc]", floa
       "mean",      "median",    "trimmed-mean(f=3)", "sign-vote",   "noisy-median(b=0.3, seed=5)",
       "noisy-sign-vote(b=0.3, seed=5)", "krum(f=3)", "multi-krum(f=3, m=5)", "bulyan(f=3)",
       "clip(c=30, then=median)", "nnm(f=3, then=mean)", "arc(f=3, then=krum(f=3))",
-      "bucketing(s=3, seed=1, then=median)", "clip(c=30, then=nnm(f=2, then=trimmed-mean(f=2)))"};
+      "bucketing(s=3, seed=1, then=median)", "clip(c=30, then=nnm(f=2, then=trimmed-mean(f=2)))",
+      // the rules after 2020
+      "geometric-median(iterations=4)", "centered-clipping(tau=1, iterations=2)", "meamed(f=3)",
+      "mda(f=2)", "monna(f=3, trusted=1)", "caf(f=3)", "smea(f=1)"};
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
   for (Index n : {Index(15), Index(51)}) {
@@ -208,4 +211,26 @@ TEMPLATE_TEST_CASE("an input that cannot be viewed in place is copied into the w
     ra::aggregate(doubled, rule, want, ws2);
     CHECK(out == want);  // the copy is the same input
   }
+TEMPLATE_TEST_CASE("a warm-started centered clipping Aggregator allocates nothing in steady state",
+                   "[alloc][new-rules]", float, double) {
+  using T = TestType;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  const Index n = 15, d = 20000 + 3;
+  ra::GradientMatrix<T> g(n, d);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < d; ++j) g(i, j) = T(normal(rng));
+  for (int threads : {1, 2}) {
+    ra::set_num_threads(threads);
+    ra::Aggregator<> agg(ra::parse_rule("centered-clipping(tau=0.5, iterations=2, warm-start=1)"));
+    ra::Vector<T> out;
+    agg(g, out);
+    agg(g, out);
+    INFO("threads = " << threads);
+    CHECK(count_allocations([&] {
+            agg(g, out);
+            agg(g, out);
+          }) == 0);
+  }
+  ra::set_num_threads(0);
 }

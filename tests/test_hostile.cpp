@@ -40,7 +40,10 @@ const std::vector<std::string>& hostile_specs() {
       "detox(r=1, buckets=0, outer=bulyan(f=2))",
       "clip(c=1, then=median)",        "nnm(f=2, then=trimmed-mean(f=2))",
       "arc(f=2, then=krum(f=2))",      "bucketing(s=2, seed=3, then=median)",
-      "clip(c=1e30, then=arc(f=5, then=nnm(f=5, then=krum(f=1))))"};
+      "clip(c=1e30, then=arc(f=5, then=nnm(f=5, then=krum(f=1))))",
+      // the rules after 2020
+      "geometric-median", "centered-clipping(tau=1, iterations=2)", "meamed(f=2)", "mda(f=2)",
+      "monna(f=2, trusted=1)", "caf(f=2)", "smea(f=2)"};
   return specs;
 }
 

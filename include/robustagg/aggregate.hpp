@@ -2,9 +2,11 @@
 // row-pointer forms, and Aggregator, a rule with its own workspace.
 #pragma once
 
+#include <algorithm>
 #include <type_traits>
 #include <utility>
 
+#include "centered_clipping.hpp"
 #include "gradients.hpp"
 #include "rule.hpp"
 #include "workspace.hpp"
@@ -98,35 +100,96 @@ Vector<typename Derived::Scalar> aggregate(const Eigen::MatrixBase<Derived>& gra
 
 /// A rule with its own workspace: call it every step; after the first call
 /// for a given shape it allocates nothing. Not thread-safe (one per thread).
+///
+/// Warm start: when the rule is a CenteredClipping with warm_start set (held
+/// directly or in an AnyRule, e.g. parse_rule("centered-clipping(tau=1,
+/// warm-start=1)")), each call starts the clipping iterations from this
+/// Aggregator's previous output of the same scalar type and length (the
+/// paper's use: v_0 = the previous step's aggregate); the first call, and
+/// any call after forget_start() or with another d, starts from the median.
 template <class Rule = AnyRule>
 class Aggregator {
+  static_assert(is_rule_v<Rule>, "robustagg::Aggregator: not a rule type");
+
  public:
   explicit Aggregator(Rule rule) : rule_(std::move(rule)) {}
 
   const Rule& rule() const { return rule_; }
   Workspace& workspace() { return workspace_; }
 
+  /// Drops the remembered output: the next warm-started call starts from the median.
+  void forget_start() {
+    last_float_.resize(0);
+    last_double_.resize(0);
+  }
+
   template <class Derived>
   void operator()(const Eigen::MatrixBase<Derived>& gradients,
                   Vector<typename Derived::Scalar>& out) {
-    aggregate(gradients, rule_, out, workspace_);
+    using T = typename Derived::Scalar;
+    detail::with_rows_view(gradients, [&](const RowsView<T>& view) {
+      rule_.validate(view.rows(), view.cols());
+      if (out.size() != view.cols()) out.resize(view.cols());
+      run(view, out.data());
+    });
   }
 
   template <class Derived>
   Vector<typename Derived::Scalar> operator()(const Eigen::MatrixBase<Derived>& gradients) {
     Vector<typename Derived::Scalar> out;
-    aggregate(gradients, rule_, out, workspace_);
+    (*this)(gradients, out);
     return out;
   }
 
   template <class T>
   void operator()(const RowsView<T>& gradients, T* out) {
-    aggregate(gradients, rule_, out, workspace_);
+    rule_.validate(gradients.rows(), gradients.cols());
+    run(gradients, out);
   }
 
  private:
+  /// The warm-started centered clipping this Aggregator runs, or nullptr.
+  const CenteredClipping* warm_clipping() const {
+    const CenteredClipping* cc = nullptr;
+    if constexpr (std::is_same_v<Rule, CenteredClipping>)
+      cc = &rule_;
+    else if constexpr (std::is_same_v<Rule, AnyRule>)
+      cc = rule_.template target<CenteredClipping>();
+    return cc && cc->warm_start ? cc : nullptr;
+  }
+
+  template <class T>
+  void run(const RowsView<T>& g, T* out) {
+    workspace_.report().clear();
+    const CenteredClipping* cc = warm_clipping();
+    if (!cc) {
+      rule_.template run<T>(g, out, workspace_);
+      return;
+    }
+    Vector<T>& last = last_of<T>();
+    const Index d = g.cols();
+    cc->run_from(g, last.size() == d ? last.data() : static_cast<const T*>(nullptr), out,
+                 workspace_);
+    if (!detail::all_finite(out, d)) {  // never start from a non-finite vector
+      last.resize(0);
+      return;
+    }
+    if (last.size() != d) last.resize(d);
+    std::copy(out, out + d, last.data());
+  }
+
+  template <class T>
+  Vector<T>& last_of() {
+    if constexpr (std::is_same_v<T, float>)
+      return last_float_;
+    else
+      return last_double_;
+  }
+
   Rule rule_;
   Workspace workspace_;
+  Vector<float> last_float_;    // previous output (warm-started centered clipping)
+  Vector<double> last_double_;
 };
 
 }  // namespace robustagg

@@ -23,15 +23,22 @@
 #include <vector>
 
 #include "bulyan.hpp"
+#include "caf.hpp"
+#include "centered_clipping.hpp"
 #include "detox.hpp"
 #include "errors.hpp"
+#include "geometric_median.hpp"
 #include "krum.hpp"
+#include "mda.hpp"
 #include "mean.hpp"
+#include "meamed.hpp"
 #include "median.hpp"
+#include "monna.hpp"
 #include "noisy.hpp"
 #include "rule.hpp"
 #include "sign_vote.hpp"
 #include "stages.hpp"
+#include "smea.hpp"
 #include "trimmed_mean.hpp"
 
 namespace robustagg {
@@ -375,6 +382,72 @@ inline const std::vector<RuleInfo>& rule_catalog() {
          return AnyRule(compose(st, then));
        }},
       // --- end of stages ---
+      // --- The rules after 2020 (geometric median, centered clipping, Meamed,
+      // MDA, MoNNA, CAF, SMEA): static parameters are checked here, at parse time.
+      {"geometric-median", "iterations=64, nu=1e-6, tolerance=1e-7", "n >= 1, nu > 0",
+       "smoothed Weiszfeld (RFA) over the finite rows from their median: z = sum w_i x_i / "
+       "sum w_i, w_i = 1/max(nu, |x_i - z|)",
+       [](SpecArgs& a, const Nested&) {
+         GeometricMedian r;
+         r.iterations = a.get_int("iterations", r.iterations);
+         if (a.has("nu")) r.nu = a.get_double("nu");
+         if (a.has("tolerance")) r.tolerance = a.get_double("tolerance");
+         a.finish("iterations, nu, tolerance");
+         r.check_parameters();
+         return AnyRule(r);
+       }},
+      {"centered-clipping", "tau, iterations=1, warm-start=0", "n >= 1, tau > 0",
+       "from the median, iterations of v += mean_i c_i (x_i - v), c_i = min(1, tau/|x_i - v|) "
+       "(warm-start=1: an Aggregator starts from its previous output)",
+       [](SpecArgs& a, const Nested&) {
+         CenteredClipping r;
+         r.tau = a.get_double("tau");
+         r.iterations = a.get_int("iterations", r.iterations);
+         const int warm = a.get_int("warm-start", 0);
+         if (warm > 1)
+           detail::fail("rule spec: centered-clipping: warm-start must be 0 or 1, got ", warm);
+         r.warm_start = warm == 1;
+         a.finish("tau, iterations, warm-start");
+         r.check_parameters();
+         return AnyRule(r);
+       }},
+      {"meamed", "f", "n >= 2f+1",
+       "per coordinate, the mean of the n-f values closest to the median",
+       [](SpecArgs& a, const Nested&) {
+         Meamed r{a.get_int("f")};
+         a.finish("f");
+         return AnyRule(r);
+       }},
+      {"mda", "f", "n >= 2f+1, C(n, f) <= 1000000",
+       "the mean of the n-f rows of smallest diameter (minimum-diameter averaging)",
+       [](SpecArgs& a, const Nested&) {
+         Mda r{a.get_int("f")};
+         a.finish("f");
+         return AnyRule(r);
+       }},
+      {"monna", "f, trusted=0", "n >= 2f+1, 0 <= trusted < n",
+       "the mean of the n-f rows closest to the trusted row (itself included)",
+       [](SpecArgs& a, const Nested&) {
+         Monna r{a.get_int("f"), a.get_int("trusted", 0)};
+         a.finish("f, trusted");
+         return AnyRule(r);
+       }},
+      {"caf", "f", "n >= 2f+1",
+       "covariance-bound agnostic filter: down-weight rows along the top eigenvector of the "
+       "weighted covariance; the mean with the smallest top eigenvalue seen",
+       [](SpecArgs& a, const Nested&) {
+         Caf r{a.get_int("f")};
+         a.finish("f");
+         return AnyRule(r);
+       }},
+      {"smea", "f", "n >= 2f+1, C(n, f) <= 1000000, C(n, f) * (n-f)^3 <= 5e8",
+       "the mean of the n-f rows whose covariance has the smallest top eigenvalue",
+       [](SpecArgs& a, const Nested&) {
+         Smea r{a.get_int("f")};
+         a.finish("f");
+         return AnyRule(r);
+       }},
+      // --- end of the rules after 2020.
   };
   return catalog;
 }

@@ -1,0 +1,110 @@
+// robustagg: centered clipping (Karimireddy, He, Jaggi, "Learning from History
+// for Byzantine Robust Optimization", ICML 2021).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "detail/checks.hpp"
+#include "detail/coordinate.hpp"
+#include "detail/format.hpp"
+#include "detail/row_pass.hpp"
+#include "gradients.hpp"
+#include "workspace.hpp"
+
+namespace robustagg {
+
+/// centered-clipping(tau, iterations=1): from a start v_0,
+///   v_{l+1} = v_l + (1/n) sum_i c_i (x_i - v_l),
+///   c_i = min(1, tau / ||x_i - v_l||) (1 when the distance is 0),
+///   c_i = 0 for a row holding a non-finite value (and for a row whose
+///   distance overflows double); rows with c_i = 0 add nothing,
+/// sums in row order in double, n counting every row; the result is v_L,
+/// L = iterations, rounded to T.
+///
+/// The pure rule (run(), aggregate(), the spec) starts from the coordinate-
+/// wise median of the finite rows (NaN with no finite row). The paper starts
+/// each step from the previous step's aggregate: pass a start vector with
+/// run_from(), or set warm_start and call the rule through an Aggregator,
+/// which then starts every step from its own previous output (the median on
+/// the first step, and whenever d changes). Requires n >= 1, tau > 0,
+/// iterations >= 1. Cost: the median, one distance pass, one read of the
+/// input per iteration.
+struct CenteredClipping {
+  double tau = 0.0;     // required: the clipping radius
+  int iterations = 1;   // L
+  bool warm_start = false;  // Aggregator: start from its previous output
+
+  std::string spec() const {
+    return "centered-clipping(tau=" + detail::format_number(tau) +
+           ", iterations=" + std::to_string(iterations) + (warm_start ? ", warm-start=1)" : ")");
+  }
+  Index min_rows() const { return 1; }
+  /// The parameter checks alone (the spec parser runs them too).
+  void check_parameters() const {
+    if (!(tau > 0.0) || !std::isfinite(tau))
+      detail::fail(spec(), ": tau must be finite and > 0, got tau = ", tau);
+    if (iterations < 1) detail::check_iterations(spec(), iterations);
+  }
+  void validate(Index n, Index d) const {
+    check_parameters();
+    detail::check_shape(*this, n, d, min_rows(), "");
+  }
+
+  template <class T>
+  void run(const RowsView<T>& g, T* out, Workspace& ws) const {
+    run_from(g, static_cast<const T*>(nullptr), out, ws);
+  }
+
+  /// run() from the start vector `start` (d values; nullptr: the median).
+  /// `start` may alias `out`. A start holding a non-finite value is an Error.
+  /// Call validate(n, d) first, as aggregate() does for run().
+  template <class T>
+  void run_from(const RowsView<T>& g, const T* start, T* out, Workspace& ws) const {
+    using namespace detail;
+    const Index n = g.rows(), d = g.cols();
+    if (start && !all_finite(start, d))
+      fail(spec(), ": the start vector holds a non-finite value");
+    unsigned char* ok = ws.get<unsigned char>(kSlotRowFinite, std::size_t(n));
+    const T** rows = ws.get<const T*>(kSlotRowPtrs, std::size_t(n));
+    const Index m = finite_rows(g, ok, rows, ws);
+    double* v = ws.get<double>(kSlotCentreA, std::size_t(d));
+    double* v_next = ws.get<double>(kSlotCentreB, std::size_t(d));
+    if (start) {
+      to_double(v, start, d);
+    } else {
+      if (m == 0) {
+        std::fill(out, out + d, std::numeric_limits<T>::quiet_NaN());
+        return;
+      }
+      coordinate_median(RowsView<T>::from_rows(rows, m, d), out, ws, AsSent{});
+      to_double(v, out, d);
+    }
+    if (m == 0) {
+      from_double(out, v, d);
+      return;
+    }
+    double* dist = ws.get<double>(kSlotRowDist, std::size_t(m));
+    double* c = ws.get<double>(kSlotRowWeights, std::size_t(m));
+    sq_distances_to(rows, m, v, d, dist, ws);
+    for (int l = 0; l < iterations; ++l) {
+      for (Index i = 0; i < m; ++i) {
+        const double r = std::sqrt(dist[i]);
+        c[i] = r == 0.0 ? 1.0 : std::min(1.0, tau / r);  // tau / inf = 0
+      }
+      const bool last = l + 1 == iterations;
+      WeightedStep step;
+      step.weights = c;
+      step.center = v;
+      step.base = v;
+      step.divisor = double(n);
+      weighted_step(rows, m, d, step, v_next, nullptr, nullptr, last ? nullptr : dist, ws);
+      std::swap(v, v_next);
+    }
+    from_double(out, v, d);
+  }
+};
+
+}  // namespace robustagg

@@ -444,6 +444,13 @@ PYBIND11_MODULE(_robustagg, m) {
         "Sets the threads aggregations use (the calling thread included); k <= 0: the "
         "hardware concurrency.");
   m.def("num_threads", &robustagg::num_threads, "The threads aggregations use (>= 1).");
+  m.def("simd_arch", [] { return std::string(robustagg::simd_arch()); },
+        "The SIMD architecture the kernels run on ('avx512', 'avx2', 'sse2'), chosen at run time.");
+  m.def("simd_archs", &robustagg::simd_archs,
+        "The SIMD architectures compiled in that this machine runs, best first.");
+  m.def("set_simd_arch", &robustagg::set_simd_arch, py::arg("name"),
+        "Forces the kernels onto one architecture of simd_archs() ('auto' or '' restores the "
+        "automatic choice). Every architecture gives bitwise the same results.");
 
   py::class_<robustagg::attacks::Attack>(m, "Attack")
       .def(py::init([](const std::string& s) { return robustagg::attacks::parse_attack(s); }),

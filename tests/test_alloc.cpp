@@ -211,6 +211,8 @@ TEMPLATE_TEST_CASE("an input that cannot be viewed in place is copied into the w
     ra::aggregate(doubled, rule, want, ws2);
     CHECK(out == want);  // the copy is the same input
   }
+}
+
 TEMPLATE_TEST_CASE("a warm-started centered clipping Aggregator allocates nothing in steady state",
                    "[alloc][new-rules]", float, double) {
   using T = TestType;

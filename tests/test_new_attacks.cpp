@@ -216,7 +216,7 @@ TEMPLATE_TEST_CASE("optimal-alie and optimal-ipm do at least as much damage as t
   ra::GradientMatrix<T> g = g0;
   CHECK(atk::optimal_alie(g, byz, ra::parse_rule("mean"), 4.0, 8) == 4.0);
   CHECK_THROWS_WITH(atk::optimal_alie(g, byz, ra::parse_rule("krum(f=5)")),
-                    "krum(f=5) needs n >= 2f+3 = 13 gradients, got 12");
+                    Catch::StartsWith("krum(f=5) needs n >= 2f+3 = 13 gradients, got 12"));
   CHECK_THROWS_WITH(atk::optimal_ipm(g, byz, ra::parse_rule("mean"), 0.0),
                     "optimal-ipm: max must be finite and > 0, got max = 0");
 }

@@ -11,29 +11,6 @@
 
 namespace robustagg {
 
-namespace detail {
-
-/// out[j] = sign(sum_i sign(transform(i, j, g[i][j]))); sign(0) = 0 and a NaN
-/// abstains (counts 0). Counts are exact integers.
-template <class T, class Transform>
-void sign_vote_kernel(const RowsView<T>& g, T* out, Workspace& ws, Transform&& transform) {
-  const Index n = g.rows();
-  int* votes = ws.get<int>(0, std::size_t(kCoordinateTile));
-  for_each_tile(g.cols(), kCoordinateTile, [&](Index j0, Index j1) {
-    const Index w = j1 - j0;
-    for (Index jj = 0; jj < w; ++jj) votes[jj] = 0;
-    for (Index i = 0; i < n; ++i) {
-      const T* r = g.row(i);
-      for (Index jj = 0; jj < w; ++jj) {
-        const T x = transform(i, j0 + jj, r[j0 + jj]);
-        votes[jj] += int(x > T(0)) - int(x < T(0));
-      }
-    }
-    for (Index jj = 0; jj < w; ++jj) out[j0 + jj] = T((votes[jj] > 0) - (votes[jj] < 0));
-  });
-}
-
-}  // namespace detail
 
 /// sign-vote: out[j] = sign(sum_i sign(g[i][j])) in {-1, 0, +1}; a tie gives 0,
 /// sign(0) = 0 and NaN abstains. Requires n >= 1.

@@ -23,14 +23,14 @@ import sys as _sys
 from collections import namedtuple as _namedtuple
 
 from . import _robustagg
-from ._robustagg import Error, Rule, num_threads, set_num_threads
+from ._robustagg import Error, Rule, num_threads, set_num_threads, simd_arch, simd_archs, set_simd_arch
 
 __version__ = _robustagg.__version__
 Error.__module__ = "robustagg"
 Rule.__module__ = "robustagg"
 
 __all__ = ["Error", "Rule", "Aggregator", "aggregate", "parse_rule", "rules", "perturb",
-           "set_num_threads", "num_threads", "attacks", "__version__"]
+           "set_num_threads", "num_threads", "simd_arch", "simd_archs", "set_simd_arch", "attacks", "__version__"]
 
 _GRADIENTS_NEEDED = ("a 2-D float32/float64 numpy array (n x d), a CPU torch.Tensor or a "
                      "list/tuple of n 1-D arrays/tensors of length d")
@@ -225,7 +225,8 @@ def _make_rule_class(name, parameters, requirement, summary):
         else:
             seen_default = True
             value = _default_value(default)
-        params.append(_inspect.Parameter(key, _inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        # spec keys with '-' ("warm-start") are Python names with '_' (warm_start)
+        params.append(_inspect.Parameter(key.replace("-", "_"), _inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                          default=value))
     signature = _inspect.Signature(params)
 
@@ -234,7 +235,7 @@ def _make_rule_class(name, parameters, requirement, summary):
             bound = signature.bind(self, *args, **kwargs)
         except TypeError as e:
             raise TypeError(f"robustagg.{cls_name}: {e}") from None
-        parts = [f"{k}={_value_text(name, k, v)}" for k, v in bound.arguments.items()
+        parts = [f"{k.replace('_', '-')}={_value_text(name, k, v)}" for k, v in bound.arguments.items()
                  if k != "self" and v is not None]
         Rule.__init__(self, name + (f"({', '.join(parts)})" if parts else ""))
 

@@ -179,3 +179,23 @@ def test_readme_example_runs(capsys):
     assert len(code.strip().splitlines()) == 5
     exec(compile(code, "README.md", "exec"), {})
     assert "multi-krum(f=2, m=8)" in capsys.readouterr().out
+
+
+def test_simd_arch_forced_gives_the_same_bits():
+    """Every SIMD architecture the machine runs gives bitwise the same result."""
+    archs = ra.simd_archs()
+    assert archs and ra.simd_arch() == archs[0]
+    rng = np.random.default_rng(5)
+    g = rng.standard_normal((15, 1003)).astype(np.float32)
+    results = []
+    try:
+        for a in archs:
+            ra.set_simd_arch(a)
+            assert ra.simd_arch() == a
+            results.append(ra.aggregate(g, "bulyan(f=2)"))
+    finally:
+        ra.set_simd_arch("auto")
+    for r in results[1:]:
+        assert r.tobytes() == results[0].tobytes()
+    with pytest.raises(ra.Error, match="not an architecture"):
+        ra.set_simd_arch("avx9000")

@@ -18,7 +18,8 @@ void register_all() {
   std::vector<std::string> archs = {"auto"};
   for (const std::string& a : ra::simd_archs()) archs.push_back(a);
   const std::vector<std::string> specs = {"median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)",
-                                          "sign-vote", "mean"};
+                                          "sign-vote", "mean", "noisy-median(b=0.1)",
+                                          "noisy-sign-vote(b=0.1)"};
   for (const std::string& spec : specs) {
     for (const std::string& arch : archs) {
       register_rule("BM_Dispatch/" + spec + "/" + arch, n, d,

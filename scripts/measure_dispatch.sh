@@ -46,9 +46,11 @@ def medians(path):
 plain, native = medians(f"{out}/plain.json"), medians(f"{out}/native.json")
 read = plain.get("BM_ReadPass")
 rows = []
+ORDER = ["median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)", "sign-vote", "mean",
+         "noisy-median(b=0.1)", "noisy-sign-vote(b=0.1)"]
 specs = sorted({k.split("/")[1] for k in plain if k.startswith("BM_Dispatch/")},
-               key=lambda s: ["median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)", "sign-vote", "mean"].index(s)
-               if s in ["median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)", "sign-vote", "mean"] else 99)
+               key=lambda s: ORDER.index(s)
+               if s in ORDER else 99)
 archs = [k.split("/")[2] for k in plain if k.startswith("BM_Dispatch/median/")]
 lines = ["<!-- dispatch:begin -->", "## Dispatch and compile time (scripts/measure_dispatch.sh)", "",
          f"n = 15, d = 10^7 floats, all threads; medians of the repetitions. Load average after the run: {load}.",

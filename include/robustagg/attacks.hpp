@@ -640,8 +640,8 @@ inline Attack parse_attack(const std::string& text) {
       robustagg::detail::fail("attack '", text, "': ", name,
                               " needs rule=SPEC, the defender's rule (e.g. ", name,
                               "(rule=krum(f=2)))");
-    at.rule = a.get_rule("rule", [&text](const SpecNode& node) {
-      return robustagg::detail::build_rule(node, text);
+    at.rule = a.get_rule("rule", [&text](const SpecNode& rule_node) {
+      return robustagg::detail::build_rule(rule_node, text);
     });
     at.value = real("max", 10.0);
     at.steps = a.get_int("steps", 40);
@@ -651,11 +651,11 @@ inline Attack parse_attack(const std::string& text) {
     at.kind = name == "min-max" ? Attack::Kind::min_max : Attack::Kind::min_sum;
     if (a.has("p")) {
       std::string p;
-      a.get_rule("p", [&](const SpecNode& node) {
-        if (!node.args.empty() || (node.name != "std" && node.name != "unit" && node.name != "sign"))
+      a.get_rule("p", [&](const SpecNode& p_node) {
+        if (!p_node.args.empty() || (p_node.name != "std" && p_node.name != "unit" && p_node.name != "sign"))
           robustagg::detail::fail("attack '", text, "': ", name,
-                                  ": p must be std, unit or sign, got '", node.name, "'");
-        p = node.name;
+                                  ": p must be std, unit or sign, got '", p_node.name, "'");
+        p = p_node.name;
         return AnyRule(Mean{});
       });
       at.direction = p == "std" ? Direction::std_dev : p == "unit" ? Direction::unit : Direction::sign;

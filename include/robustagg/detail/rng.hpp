@@ -50,6 +50,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -121,12 +122,12 @@ inline U rotl32(U x) {
 /// Threefry-4x32-20 of the counters x[n] (in place) under key ks, lane by
 /// lane; the N counters are independent (interleaved for instruction-level
 /// parallelism: one round of one counter is a chain of dependent operations).
-template <class Ops, int N, class U>
+template <class Ops, std::size_t N, class U>
 inline void threefry4x32(U (&x)[N][4], const U ks[5]) {
-  for (int n = 0; n < N; ++n)
-    for (int w = 0; w < 4; ++w) x[n][w] = x[n][w] + ks[w];
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t w = 0; w < 4; ++w) x[n][w] = x[n][w] + ks[w];
 #define ROBUSTAGG_TF_MIX(a, b, rot)                                  \
-  for (int n = 0; n < N; ++n) {                                      \
+  for (std::size_t n = 0; n < N; ++n) {                                      \
     x[n][a] = x[n][a] + x[n][b];                                     \
     x[n][b] = rotl32<U, rot>(x[n][b]) ^ x[n][a];                     \
   }
@@ -137,7 +138,7 @@ inline void threefry4x32(U (&x)[N][4], const U ks[5]) {
   ROBUSTAGG_TF_MIX(0, 3, kThreefryRot[(r) % 8][0]) \
   ROBUSTAGG_TF_MIX(2, 1, kThreefryRot[(r) % 8][1])
 #define ROBUSTAGG_TF_INJECT(s)                                                     \
-  for (int n = 0; n < N; ++n) {                                                    \
+  for (std::size_t n = 0; n < N; ++n) {                                                    \
     x[n][0] = x[n][0] + ks[(s) % 5];                                               \
     x[n][1] = x[n][1] + ks[((s) + 1) % 5];                                         \
     x[n][2] = x[n][2] + ks[((s) + 2) % 5];                                         \

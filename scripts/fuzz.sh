@@ -27,6 +27,7 @@ fi
 CXX=${FUZZ_CXX:-clang++} cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="" \
+  -DROBUSTAGG_SIMD_ARCHS=sse2 \
   -DROBUSTAGG_BUILD_FUZZERS=ON -DROBUSTAGG_BUILD_TESTS=OFF -DROBUSTAGG_BUILD_BENCHMARKS=OFF \
   -DROBUSTAGG_BUILD_EXAMPLES=OFF -DROBUSTAGG_BUILD_TOOLS=OFF -DROBUSTAGG_INSTALL=OFF >/dev/null
 cmake --build "$build" -j "$jobs" --target "${targets[@]}"

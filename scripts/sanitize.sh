@@ -24,7 +24,11 @@ jobs=${JOBS:-$(nproc)}
 # too: an ASan-built extension needs the ASan runtime preloaded into python3.
 common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DROBUSTAGG_BUILD_TESTS=ON
         -DROBUSTAGG_BUILD_BENCHMARKS=OFF -DROBUSTAGG_BUILD_EXAMPLES=OFF
-        -DROBUSTAGG_BUILD_TOOLS=ON -DROBUSTAGG_BUILD_FUZZERS=OFF -DROBUSTAGG_BUILD_PYTHON=OFF)
+        -DROBUSTAGG_BUILD_TOOLS=ON -DROBUSTAGG_BUILD_FUZZERS=OFF -DROBUSTAGG_BUILD_PYTHON=OFF
+        # the kernels under ASan for the baseline and the widest architecture only (each
+        # instrumented copy of the unrolled networks takes minutes; tests run both: the
+        # default and, in test_dispatch/test_kernels, each one forced)
+        "-DROBUSTAGG_SIMD_ARCHS=sse2;avx512")
 
 if [[ $what == all || $what == asan ]]; then
   echo "== ASan + UBSan: $asan_dir" >&2
@@ -64,6 +68,7 @@ if [[ $what == all || $what == tsan ]]; then
   flags="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
   cmake -S "$tsan_dir/project" -B "$tsan_dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="" \
+    -DROBUSTAGG_SIMD_ARCHS=sse2 \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
   cmake --build "$tsan_dir/build" -j "$jobs"
   # Catch2 v2: a comma between tags means "or".

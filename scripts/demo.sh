@@ -3,10 +3,14 @@
 # Trains an MLP on Fashion-MNIST (the --quick run: the 8x8 digits) with
 # simulated workers and reproduces DETOX's and the noisy median paper's
 # effects (docs/experiments.md). Installs the Debian packages it needs first
-# (Fashion-MNIST included; root or sudo the first time).
+# (Fashion-MNIST included; root or sudo the first time). It makes no plots
+# and needs no Python: the figures are a separate step,
+#   /usr/bin/python3 scripts/plot_experiments.py out.csv docs/figures
+# (needs python3-matplotlib: bash scripts/deps.sh python3-matplotlib).
 #
 # Usage: bash scripts/demo.sh [robustagg-demo flags], e.g.
-#   bash scripts/demo.sh                    # the full run (under 5 minutes on 2 cores)
+#   bash scripts/demo.sh                    # the full run (about 17 minutes on 2 cores, build included)
+#   bash scripts/demo.sh --full             # also optimal-alie against each rule (much longer)
 #   bash scripts/demo.sh --quick --csv out.csv
 #   bash scripts/demo.sh --experiment heterogeneous
 set -euo pipefail

@@ -38,13 +38,13 @@ def detox_bars(runs, out_dir):
     attacks = list(dict.fromkeys(r["attack"] for r in runs))
     rules = list(dict.fromkeys(r["rule"] for r in runs))
     by = {(r["attack"], r["rule"]): r for r in runs}
-    fig, ax = plt.subplots(figsize=(14, 5.5))
+    fig, ax = plt.subplots(figsize=(17, 6))
     width = 0.85 / len(rules)
     ok = [100 * float(r["accuracy"]) for r in runs if r["status"] == "ok"]
     # The y axis starts near the lowest accuracy of the rules that held (the
     # differences are a few points); broken runs are written as numbers.
     lo = max(0.0, 10 * int((sorted(ok)[len(ok) // 10] - 8) // 10)) if ok else 0.0
-    cmap = plt.get_cmap("tab10")
+    cmap = plt.get_cmap("tab20")
     for i, rule in enumerate(rules):
         xs = [a + (i - (len(rules) - 1) / 2) * width for a in range(len(attacks))]
         ys, div = [], []
@@ -57,7 +57,7 @@ def detox_bars(runs, out_dir):
             else:
                 ys.append(100 * float(r["accuracy"]))
         hatch = "//" if rule.startswith("detox") else None
-        ax.bar(xs, ys, width, label=short(rule), color=cmap(i % 10), hatch=hatch, edgecolor="white")
+        ax.bar(xs, ys, width, label=short(rule), color=cmap(i % 20), hatch=hatch, edgecolor="white")
         for x, y in zip(xs, ys):
             if 0 < y < lo:  # below the axis: its value written at the bottom
                 ax.text(x, lo + 0.5, f"{y:.0f}", ha="center", va="bottom", fontsize=7, rotation=90)

@@ -56,6 +56,7 @@ struct Options {
   std::string digits = ROBUSTAGG_DIGITS_PATH;
   std::string fashion = ROBUSTAGG_FASHION_DIR;
   double lr = 0.0, sign_lr = 0.0;  // > 0: override the setting's step sizes
+  bool full = false;  // also the slow attacks (optimal-alie: ~40 aggregations per step)
 };
 
 /// One setting for every rule of a data set (no per-rule tuning).
@@ -354,17 +355,52 @@ std::string pts(double points) {
 
 // ---------------------------------------------------------------- detox
 
+/// centered-clipping's tau, one value for every run of a data set: the
+/// median over the p workers of |g_i - mean| for the clean gradients at the
+/// initial parameters (step 0's batches), to 2 significant digits.
+template <class Model>
+std::string clipping_tau(const demo::Dataset& train_set, int batch, int p, std::uint64_t seed) {
+  std::vector<float> params(Model::kParams);
+  Model::init(params.data(), seed);
+  std::vector<std::vector<int>> batches(static_cast<std::size_t>(p), std::vector<int>(static_cast<std::size_t>(batch)));
+  std::vector<int> stream_of(static_cast<std::size_t>(p));
+  for (int i = 0; i < p; ++i) {
+    stream_of[std::size_t(i)] = i;
+    demo::sample_batch(train_set.size(), batch, seed, 0, std::uint64_t(i), batches[std::size_t(i)].data());
+  }
+  robustagg::GradientMatrix<float> G(p, Model::kParams);
+  std::vector<typename Model::Scratch> scratch(2);
+  gradients<Model>(params.data(), train_set, batches, stream_of, std::vector<char>(std::size_t(p), 0), G, scratch);
+  std::vector<double> mean(std::size_t(Model::kParams), 0.0), dist(std::size_t(p), 0.0);
+  for (int i = 0; i < p; ++i)
+    for (Index j = 0; j < Model::kParams; ++j) mean[std::size_t(j)] += double(G(i, j)) / p;
+  for (int i = 0; i < p; ++i) {
+    double s = 0.0;
+    for (Index j = 0; j < Model::kParams; ++j) s += (double(G(i, j)) - mean[std::size_t(j)]) * (double(G(i, j)) - mean[std::size_t(j)]);
+    dist[std::size_t(i)] = std::sqrt(s);
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2g", median_of(dist));
+  return buf;
+}
+
 // The attacks of the DETOX experiment (robustagg::attacks specs; label-flip
 // is the demo's own data attack). "{rule}" in a spec is replaced by the
-// defender's rule. To add once they land in robustagg::attacks (one line
-// each): "min-max", "min-sum", "optimal-alie(rule={rule})".
-const std::vector<std::string> kDetoxAttacks = {"none", "alie", "ipm", "reverse", "constant", "label-flip"};
+// defender's rule. optimal-alie runs its line search (~45 aggregations with
+// the defender's rule) every step: only with --full.
+const std::vector<std::string> kDetoxAttacks = {"none",       "alie",    "ipm",    "reverse", "constant",
+                                                "label-flip", "min-max", "min-sum"};
+const std::string kOptimalAlie = "optimal-alie(rule={rule})";
 
 const char* kLegend =
     "Attacks (the 5 Byzantine workers' gradients): alie = \"a little is enough\": the honest mean\n"
     "minus z standard deviations per coordinate (the paper's z from n and f); ipm = inner-product\n"
     "manipulation, -0.5 x the honest mean; reverse = -100 x their own gradient; constant = every\n"
-    "entry 100; label-flip = a data attack, they train on labels 9 - y.\n";
+    "entry 100; label-flip = a data attack, they train on labels 9 - y; min-max / min-sum\n"
+    "(Shejwalkar & Houmansadr 2021) = the honest mean minus gamma x the honest standard deviation,\n"
+    "gamma the largest whose farthest (min-max) or summed (min-sum) squared distance to the honest\n"
+    "gradients stays within the honest ones' own; optimal-alie (--full only) = ALIE with z chosen each\n"
+    "step by a line search (z in [0, 10], 40 intervals) against the defender's own rule.\n";
 
 template <class Model>
 void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_set,
@@ -372,8 +408,8 @@ void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_
   const int p = 45, q = 5, r = 3;
   const Index fe = robustagg::detox::effective_f(q, r);  // 2 of the 15 vote winners hostile
   const std::string F = std::to_string(q), E = std::to_string(fe);
-  // Plain rules, f = q. To add once they land (one line each):
-  //   "nnm(f=" + F + ", then=trimmed-mean(f=" + F + "))", "centered-clipping(tau=...)", "geometric-median".
+  const std::string tau = clipping_tau<Model>(train_set, S.batch, p, opt.seed);
+  // Plain rules, f = q.
   const std::vector<std::string> plain = {
       "mean",  // no defence: the reference
       "median",
@@ -382,14 +418,23 @@ void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_
       "multi-krum(f=" + F + ")",
       "bulyan(f=" + F + ")",
       "sign-vote",
+      "nnm(f=" + F + ", then=trimmed-mean(f=" + F + "))",
+      "centered-clipping(tau=" + tau + ")",
+      "geometric-median",
   };
-  // DETOX forms, r = 3, f = effective_f(5, 3) = 2 after the vote. To add once
-  // nnm lands: "detox(r=3, outer=nnm(f=" + E + ", then=trimmed-mean(f=" + E + ")))".
+  // DETOX forms, r = 3, f = effective_f(5, 3) = 2 after the vote.
   const std::vector<std::string> detox = {
       "detox(r=3, outer=bulyan(f=" + E + "))",
       "detox(r=3, outer=multi-krum(f=" + E + "))",
       "detox(r=3, buckets=5, inner=mean, outer=median)",
+      "detox(r=3, outer=nnm(f=" + E + ", then=trimmed-mean(f=" + E + ")))",
   };
+  std::vector<std::string> attacks = kDetoxAttacks;
+  if (opt.full) attacks.push_back(kOptimalAlie);
+  // Column names: the spec without its {rule} argument.
+  std::vector<std::string> attack_names = attacks;
+  for (auto& a : attack_names)
+    if (a == kOptimalAlie) a = "opt-alie";
   std::vector<std::string> rules, labels;  // canonical specs, specs as written
   for (const auto& s : plain) rules.push_back(robustagg::parse_rule(s).spec()), labels.push_back(s);
   const std::size_t n_plain = rules.size();
@@ -398,8 +443,8 @@ void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_
   const int steps = opt.steps > 0 ? opt.steps : S.detox_steps;
 
   std::vector<Result> mine;
-  Progress prog{"detox", int(kDetoxAttacks.size() * rules.size())};
-  for (const std::string& attack : kDetoxAttacks)
+  Progress prog{"detox", int(attacks.size() * rules.size())};
+  for (const std::string& attack : attacks)
     for (const std::string& spec : rules) {
       const AnyRule rule = robustagg::parse_rule(spec);
       prog.starting(attack + " " + rule.spec());
@@ -427,8 +472,11 @@ void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_
               "after the vote; iid batches of %d, %d steps, lr %g (sign-vote %g) decaying linearly to a tenth.\n",
               fe, p / r, q, fe, S.batch, steps, S.lr, S.sign_lr);
   std::printf("%s", kLegend);
+  std::printf("centered-clipping's tau = %s for every run: the median distance of the %d clean gradients\n"
+              "from their mean at the initial parameters.\n", tau.c_str(), p);
+  if (!opt.full) std::printf("optimal-alie not run (about 45 aggregations per step): add --full.\n");
   std::printf("Test accuracy (%%); agg ms / step ms: medians over the clean run's steps.\n\n");
-  print_table(mine, rules, labels, kDetoxAttacks, kDetoxAttacks, true);
+  print_table(mine, rules, labels, attacks, attack_names, true);
 
   // Conclusion, from the numbers above.
   const Result* clean = find(mine, "none", "mean");
@@ -436,7 +484,7 @@ void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_
   std::pair<double, std::string> best_d{-1, ""}, best_p{-1, ""}, worst_p{3, ""};
   std::string best_d_rule, best_p_rule, worst_p_rule;
   for (std::size_t k = 1; k < rules.size(); ++k) {  // rules[0] is the mean
-    const auto w = worst_case(mine, rules[k], kDetoxAttacks);
+    const auto w = worst_case(mine, rules[k], attacks);
     if (k >= n_plain) {
       if (w.first > best_d.first) best_d = w, best_d_rule = labels[k];
     } else {
@@ -463,11 +511,14 @@ void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_
               "(the workers' gradients, computed here on %d threads, the attack, the aggregation, the update).\n"
               "A DETOX step computes %d distinct batches (the replicas are copies), a plain step %d.\n\n",
               Index(Model::kParams), p, std::min(2, robustagg::num_threads()), p / r, p);
-  std::printf("%-17s %8s %8s   %-48s %8s %8s %7s %7s\n", "plain rule", "agg ms", "step ms", "DETOX form",
+  std::printf("%-34s %8s %8s   %-52s %8s %8s %7s %7s\n", "plain rule", "agg ms", "step ms", "DETOX form",
               "agg ms", "step ms", "agg x", "step x");
   // Each DETOX form next to the plain rule it wraps (labels as written above).
   const std::vector<std::pair<std::string, std::string>> pairs = {
-      {"bulyan(f=" + F + ")", detox[0]}, {"multi-krum(f=" + F + ")", detox[1]}, {"median", detox[2]}};
+      {"bulyan(f=" + F + ")", detox[0]},
+      {"multi-krum(f=" + F + ")", detox[1]},
+      {"median", detox[2]},
+      {"nnm(f=" + F + ", then=trimmed-mean(f=" + F + "))", detox[3]}};
   auto index_of = [&](const std::string& label) {
     return std::size_t(std::find(labels.begin(), labels.end(), label) - labels.begin());
   };
@@ -477,7 +528,7 @@ void run_detox(const Options& opt, const Setting& S, const demo::Dataset& train_
     const Result* a = find(mine, "none", rules[pr.first]);
     const Result* b = find(mine, "none", rules[pr.second]);
     if (!a || !b) continue;
-    std::printf("%-17s %8.3f %8.2f   %-48s %8.3f %8.2f %6.1fx %6.1fx\n", labels[pr.first].c_str(), a->ms_aggregate,
+    std::printf("%-34s %8.3f %8.2f   %-52s %8.3f %8.2f %6.1fx %6.1fx\n", labels[pr.first].c_str(), a->ms_aggregate,
                 a->ms_step, labels[pr.second].c_str(), b->ms_aggregate, b->ms_step,
                 a->ms_aggregate / std::max(b->ms_aggregate, 1e-9), a->ms_step / std::max(b->ms_step, 1e-9));
   }
@@ -596,18 +647,21 @@ void write_csv(const std::string& path, const std::vector<Result>& results) {
 void usage(std::FILE* to) {
   std::fprintf(to,
                "usage: robustagg-demo [--experiment detox|heterogeneous|all] [--quick] [--csv FILE]\n"
-               "                      [--dataset fashion|digits] [--seed N] [--steps N]\n"
+               "                      [--full] [--dataset fashion|digits] [--seed N] [--steps N]\n"
                "                      [--fashion DIR] [--digits FILE] [--help]\n\n"
                "Trains an MLP with simulated workers whose gradients are aggregated by robustagg\n"
                "each step, and prints test accuracy per rule and attack with a computed conclusion:\n"
                "  detox          p = 45 workers, q = 5 Byzantine (DETOX's worst case), r = 3; plain\n"
                "                 rules (f = 5) vs DETOX forms (f = 2) under none, alie, ipm, reverse,\n"
-               "                 constant, label-flip; and the time of one aggregation and one step\n"
+               "                 constant, label-flip, min-max, min-sum; and the time of one\n"
+               "                 aggregation and one step\n"
                "  heterogeneous  10 workers holding one or two classes: median and sign vote vs\n"
                "                 noisy-median and noisy-sign-vote over b, without and with ALIE\n\n"
                "  --dataset D    fashion (Fashion-MNIST, 784-128-10 MLP, d = 101,770; the default)\n"
                "                 or digits (8x8 digits, 64-32-10 MLP, d = 2,410; the default of --quick)\n"
                "  --quick        short runs on the digits (under a minute)\n"
+               "  --full         also optimal-alie against each defender's own rule in the detox\n"
+               "                 experiment (a line search each step: several times longer)\n"
                "  --csv FILE     write every number: one row per run (status ok or diverged) and\n"
                "                 the accuracy-over-steps rows (status curve) of the ALIE runs\n"
                "  --seed N       seed of the data split, initialisation, batches, noise (default 1)\n"
@@ -650,6 +704,8 @@ int main(int argc, char** argv) {
         return 0;
       } else if (a == "--quick") {
         opt.quick = true;
+      } else if (a == "--full") {
+        opt.full = true;
       } else if (a == "--experiment") {
         opt.experiment = value();
         if (opt.experiment != "detox" && opt.experiment != "heterogeneous" && opt.experiment != "all")

@@ -1,7 +1,7 @@
 # robustagg-demo --quick (the digits; demo_quick: the whole quick run,
 # demo_csv_shape: 3 steps per run) with its output and CSV checked: the
 # conclusions printed, no \r progress in a log, the exact CSV header, one row
-# per run (detox: 6 attacks x 10 rules; heterogeneous: 2 x 11 rules) plus
+# per run (detox: 8 attacks x 14 rules; heterogeneous: 2 x 11 rules) plus
 # the accuracy-over-steps rows, accuracy in [0, 1].
 #
 # Included from tests/CMakeLists.txt it registers the test; run with
@@ -47,10 +47,10 @@ if(CMAKE_SCRIPT_MODE_FILE)
       message(FATAL_ERROR "accuracy outside [0, 1]: '${line}'")
     endif()
   endforeach()
-  # detox: 6 attacks x 10 rules; heterogeneous: 2 x 11 rules; curves: the
-  # 10 ALIE runs, at least 2 points each.
-  if(NOT detox EQUAL 60 OR NOT heterogeneous EQUAL 22 OR curves LESS 20)
-    message(FATAL_ERROR "expected 60 detox, 22 heterogeneous and >= 20 curve rows, got ${detox}, ${heterogeneous}, ${curves}")
+  # detox: 8 attacks x 14 rules; heterogeneous: 2 x 11 rules; curves: the
+  # 14 ALIE runs, at least 2 points each.
+  if(NOT detox EQUAL 112 OR NOT heterogeneous EQUAL 22 OR curves LESS 28)
+    message(FATAL_ERROR "expected 112 detox, 22 heterogeneous and >= 28 curve rows, got ${detox}, ${heterogeneous}, ${curves}")
   endif()
   message(STATUS "demo CSV: ${detox} detox, ${heterogeneous} heterogeneous, ${curves} curve rows OK")
   return()

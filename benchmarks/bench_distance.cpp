@@ -6,8 +6,9 @@
 //
 // Large n (issue 12): n in {101, 201, 401} with n * d = 2^25 floats (128 MB),
 // the read pass, the distance pass, Krum and Bulyan, and Bulyan's repeated-Krum
-// selection alone on precomputed distances (BM_BulyanRoundsReference: the
-// per-round krum_score loop, the rule's definition, kept here as a baseline).
+// selection alone on precomputed distances: BM_BulyanRounds (the library's
+// detail::bulyan_select) and BM_BulyanRoundsReference (the per-round
+// krum_score loop, the rule's definition, kept here as a baseline).
 // Select them with --benchmark_filter='/d:(332222|166937|83676)/'.
 #include <algorithm>
 #include <vector>
@@ -81,6 +82,16 @@ void register_large_n() {
       std::vector<Index> picked(static_cast<std::size_t>(n));
       run_timed(s, n, d, 1, [&] {
         bulyan_rounds_reference(D.data(), n, f, alive.data(), scratch.data(), picked.data());
+        benchmark::DoNotOptimize(picked.data());
+      });
+    }, 1);
+    register_rule("BM_BulyanRounds", n, d, [f](benchmark::State& s, Index n, Index d, int) {
+      const std::vector<double> D = input_distances(n, d);
+      const Index theta = n - 2 * Index(f);
+      std::vector<Index> picked(static_cast<std::size_t>(theta));
+      ra::Workspace ws;
+      run_timed(s, n, d, 1, [&] {
+        ra::detail::bulyan_select(D.data(), n, Index(f), theta, picked.data(), ws);
         benchmark::DoNotOptimize(picked.data());
       });
     }, 1);

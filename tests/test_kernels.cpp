@@ -342,3 +342,181 @@ TEST_CASE("SIMD architecture is reported and can be forced", "[kernels]") {
                     Catch::Contains("'avx9000' is not an architecture this build runs here"));
   CHECK(std::string(ra::simd_arch()) == name);
 }
+
+namespace {
+
+/// The distance engine's sums by their definition (distances.hpp), one pair
+/// at a time in plain scalar code: per chunk of tiles, per lane l of
+/// kDistanceLanes<T>, each run of kDistanceRun * L coordinates from a tile's
+/// start sums (x - y)^2 of its coordinates j = l mod L in T (a multiply, then
+/// an add), and the run's sum is added into a double lane (for float, where
+/// both rows are finite in the tile, a run is summed in double instead when
+/// its float sum is not finite or either row has a tiny value 0 < |x| < 2^-40
+/// in the tile); the tile's scalar tail (d mod L coordinates) is added in double
+/// into lane 0; the chunk's lanes are summed in lane order, the chunks in
+/// chunk order. A row with a non-finite value is at +Inf.
+template <class T>
+std::vector<double> defined_distances(const ra::GradientMatrix<T>& g) {
+  constexpr Index L = rd::kDistanceLanes<T>;
+  constexpr Index kRun = rd::kDistanceRun * L;
+  const Index n = g.rows(), d = g.cols();
+  const Index tile_len = rd::distance_tile(n, sizeof(T));
+  const Index tiles = rd::tile_count(d, tile_len);
+  const Index chunks = rd::distance_chunks(n, tiles);
+  auto finite_in = [&](Index i, Index a, Index e) {
+    for (Index j = a; j < e; ++j)
+      if (!std::isfinite(g(i, j))) return false;
+    return true;
+  };
+  auto tiny_in = [&](Index i, Index a, Index e) {
+    if (!std::is_same_v<T, float>) return false;
+    for (Index j = a; j < e; ++j)
+      if (g(i, j) != T(0) && std::fabs(double(g(i, j))) < 0x1p-40) return true;
+    return false;
+  };
+  std::vector<double> D(std::size_t(n * n), 0.0);
+  for (Index x = 0; x < n; ++x)
+    for (Index y = x + 1; y < n; ++y) {
+      double total = 0.0;
+      for (Index c = 0; c < chunks; ++c) {
+        double lane[L] = {};
+        for (Index t = c * tiles / chunks; t < (c + 1) * tiles / chunks; ++t) {
+          const Index a = t * tile_len, e = std::min(d, a + tile_len);
+          const Index v_end = a + (e - a) / L * L;
+          const bool both = finite_in(x, a, e) && finite_in(y, a, e);
+          const bool tiny = tiny_in(x, a, e) || tiny_in(y, a, e);
+          for (Index r0 = a; r0 < v_end; r0 += kRun) {
+            const Index r1 = std::min(v_end, r0 + kRun);
+            T run[L] = {};
+            for (Index j = r0; j < r1; ++j) {
+              const T q = g(x, j) - g(y, j);
+              const T sq = q * q;
+              run[(j - r0) % L] = run[(j - r0) % L] + sq;
+            }
+            bool finite = true;
+            for (Index l = 0; l < L; ++l) finite = finite && std::isfinite(run[l]);
+            for (Index l = 0; l < L; ++l) {
+              if (std::is_same_v<T, float> && both && (!finite || tiny)) {
+                double s = 0.0;
+                for (Index j = r0 + l; j < r1; j += L) {
+                  const double q = double(g(x, j)) - double(g(y, j));
+                  s += q * q;
+                }
+                lane[l] += s;
+              } else {
+                lane[l] += double(run[l]);
+              }
+            }
+          }
+          double tail = 0.0;
+          for (Index j = v_end; j < e; ++j) {
+            const double q = double(g(x, j)) - double(g(y, j));
+            tail += q * q;
+          }
+          if (v_end < e) lane[0] += tail;
+        }
+        double s = 0.0;
+        for (Index l = 0; l < L; ++l) s += lane[l];
+        total += s;
+      }
+      if (!finite_in(x, 0, d) || !finite_in(y, 0, d)) total = std::numeric_limits<double>::infinity();
+      D[std::size_t(x * n + y)] = D[std::size_t(y * n + x)] = total;
+    }
+  return D;
+}
+
+/// Adversarial distance inputs. 0: random with ties, +-0 and (hostile)
+/// NaN/Inf/extremes (`make`); 1: nearly equal rows 1e6 from the origin;
+/// 2: one huge row (1e19: its squared differences overflow float) among
+/// normal rows; 3: denormals (and zeros) only.
+template <class T>
+ra::GradientMatrix<T> distance_input(int kind, Index n, Index d, std::uint64_t seed) {
+  if (kind == 0) return make<T>(n, d, seed, seed % 2 == 1);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  ra::GradientMatrix<T> g(n, d);
+  for (Index j = 0; j < d; ++j) {
+    const double c = 1e6 * (1.0 + 0.1 * normal(rng));
+    for (Index i = 0; i < n; ++i) {
+      if (kind == 1)
+        g(i, j) = T(c + 1e-3 * normal(rng) * 1e3);  // rows within ~1 of each other, 1e6 out
+      else if (kind == 2)
+        g(i, j) = T(i == n / 2 ? 1e19 * normal(rng) : normal(rng));
+      else
+        g(i, j) = T(double(std::numeric_limits<T>::denorm_min()) * double(rng() % 64)) *
+                  T(rng() % 2 ? 1 : -1);
+    }
+  }
+  return g;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("distance engine equals its lane-by-lane definition bit for bit on every architecture",
+                   "[kernels][distances]", float, double) {
+  using T = TestType;
+  constexpr Index L = rd::kDistanceLanes<T>;
+  constexpr Index kRun = rd::kDistanceRun * L;
+  // n: every register block edge (4 x 4, 2 x 2, 1 x 8 pairs), odd and even;
+  // 70 (float) and 100 (double) take the large-n order (whole-tile sweeps,
+  // panels of 64 / 32 rows of a 2048-coordinate tile).
+  const std::vector<Index> rows = {2, 3, 4, 5, 6, 8, 9, 12, 13, 17, 33, std::is_same_v<T, float> ? 70 : 100};
+  for (Index n : rows) {
+    const Index tile = rd::distance_tile(n, sizeof(T));
+    std::vector<Index> ds = {1, L - 1, L, L + 1, 2 * L + 1, kRun - 1, kRun + 1, 2 * kRun + L / 2, 3 * 512 + 5,
+                             tile - 1, tile + L + 3};
+    if (n <= 17) ds.push_back(3 * tile + 2 * kRun + 7);  // several tiles and chunks
+    for (Index d : ds) {
+      for (int kind = 0; kind < 4; ++kind) {
+        if (n > 33 && kind != 0 && d > 3000) continue;  // keep the suite quick
+        const auto g = distance_input<T>(kind, n, d, std::uint64_t(n * 7919 + d * 31 + kind));
+        const std::vector<double> want = defined_distances(g);
+        robustagg_test::for_each_arch([&](const std::string& arch) {
+          std::vector<double> D(std::size_t(n * n), -1.0);
+          ra::Workspace ws;
+          rd::pairwise_sq_distances(ra::RowsView<T>::strided(g.data(), n, d, d), D.data(), ws);
+          Index bad = -1;
+          for (std::size_t p = 0; p < D.size(); ++p)
+            if (std::memcmp(&D[p], &want[p], sizeof(double)) != 0) {
+              bad = Index(p);
+              break;
+            }
+          INFO("arch = " << arch << ", n = " << n << ", d = " << d << ", input kind " << kind);
+          if (bad >= 0)
+            FAIL_CHECK("pair (" << bad / n << ", " << bad % n << "): " << D[std::size_t(bad)] << " vs "
+                                << want[std::size_t(bad)]);
+        });
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("distance engine: relative error <= 1e-6 on adversarial inputs at large n, every architecture",
+                   "[kernels][distances]", float, double) {
+  using T = TestType;
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-13;
+  for (Index n : {Index(65), Index(101)}) {
+    const Index d = 2 * rd::distance_tile(n, sizeof(T)) + 77;
+    for (int kind = 1; kind < 4; ++kind) {
+      const auto g = distance_input<T>(kind, n, d, std::uint64_t(n + 10 * kind));
+      std::vector<double> R(std::size_t(n * n));
+      ra::Workspace ws;
+      rd::pairwise_sq_distances_scalar(ra::RowsView<T>::strided(g.data(), n, d, d), R.data(), ws);
+      robustagg_test::for_each_arch([&](const std::string& arch) {
+        std::vector<double> D(std::size_t(n * n));
+        rd::pairwise_sq_distances(ra::RowsView<T>::strided(g.data(), n, d, d), D.data(), ws);
+        double worst = 0.0;
+        bool exact_zero = true;
+        for (std::size_t p = 0; p < D.size(); ++p) {
+          if (R[p] > 0)
+            worst = std::max(worst, std::fabs(D[p] - R[p]) / R[p]);
+          else
+            exact_zero = exact_zero && D[p] == 0.0;
+        }
+        INFO("arch = " << arch << ", n = " << n << ", d = " << d << ", input kind " << kind);
+        CHECK(worst <= tol);
+        CHECK(exact_zero);
+      });
+    }
+  }
+}

@@ -98,16 +98,20 @@ TEMPLATE_TEST_CASE("every rule is bitwise identical for 1, 2 and 4 threads", "[t
 
 TEST_CASE("distances are bitwise identical for 1, 2 and 4 threads", "[threads]") {
   ThreadSettingGuard guard;
-  const Index n = 21, d = 300001;
-  const auto g = input<float>(n, d);
-  std::vector<std::vector<double>> results;
-  for (int threads : {1, 2, 4}) {
-    ra::set_num_threads(threads);
-    std::vector<double> D(std::size_t(n * n));
-    ra::Workspace ws;
-    ra::detail::pairwise_sq_distances(ra::RowsView<float>::strided(g.data(), n, d, d), D.data(), ws);
-    results.push_back(D);
+  // n = 21: L1 sub-block sweeps; n = 101: whole-tile sweeps over row panels.
+  for (Index n : {Index(21), Index(101)}) {
+    const Index d = n == 21 ? 300001 : 40003;
+    const auto g = input<float>(n, d);
+    std::vector<std::vector<double>> results;
+    for (int threads : {1, 2, 4}) {
+      ra::set_num_threads(threads);
+      std::vector<double> D(std::size_t(n * n));
+      ra::Workspace ws;
+      ra::detail::pairwise_sq_distances(ra::RowsView<float>::strided(g.data(), n, d, d), D.data(), ws);
+      results.push_back(D);
+    }
+    INFO("n = " << n);
+    CHECK(results[1] == results[0]);
+    CHECK(results[2] == results[0]);
   }
-  CHECK(results[1] == results[0]);
-  CHECK(results[2] == results[0]);
 }

@@ -5,20 +5,28 @@
 // |x|^2 + |y|^2 - 2 x.y, which loses everything on nearby vectors).
 //
 // Fast path: the coordinates are cut into tiles of 2048 to 16384 (about 1 MB
-// for the n rows: a tile stays in L2). Inside a tile, row i is paired with
-// blocks of rows k > i (register blocking: one load of row i serves 2 to 8
-// pairs, as the registers allow); each pair accumulates (x - y)^2 (a multiply
-// and an add, never an FMA) in kDistanceLanes<T> virtual lanes (16 floats or
-// 8 doubles, whatever the vector width) over runs of 16 lane groups, and
-// each run's lanes are added into per-lane double accumulators. The kernel is
-// compiled per SIMD architecture (kernels_impl.hpp) and gives the same bits
-// on every one. For float
-// input a run sum that is not finite although both rows are finite in that
-// tile (e.g. values ~1e19 whose squares overflow float) is recomputed in
-// double. Tiles are grouped into at most 64 chunks fixed by (n, d) alone; each
-// chunk's pair sums (double) are added in chunk order, so the distances are
-// bitwise identical for any thread count. A row holding any non-finite value
-// gets an infinite distance to every other row.
+// for the n rows: a tile stays in L2 up to n ~ 128). Each pair accumulates
+// (x - y)^2 (a multiply and an add, never an FMA) in kDistanceLanes<T>
+// virtual lanes (16 floats or 8 doubles, whatever the vector width) over runs
+// of kDistanceRun = 16 lane groups from the tile's start, and each run's
+// lanes are added into per-lane double accumulators. Register blocks: rows
+// i0..i0+3 against rows k0..k0+3 (4 x 4 pairs, AVX-512: each loaded batch
+// serves 4 pairs), 2 x 2 (AVX2), or row i against 2 to 8 rows k > i (the
+// triangle's diagonal blocks, edges, SSE2). For small n every pair is
+// advanced by 512-coordinate sub-blocks (L1); for large n (accumulators of
+// all pairs over 256 KB) each register block sweeps the whole tile while its
+// accumulators stay in L1, over panels of rows that fit 512 KB (L2). The
+// blocking and sweep order never change a pair's sequence of operations, so
+// the kernel (compiled per SIMD architecture, kernels_impl.hpp) gives the
+// same bits on every architecture. For float input, where both rows are
+// finite in a tile, a run is recomputed in double when its float sum is not
+// finite (values ~1e19 whose squares overflow float) or when either row has
+// a tiny value 0 < |x| < 2^-40 in the tile (squares that could underflow;
+// without tiny values a nonzero float difference is >= 2^-63 and its square
+// a normal float). Tiles are grouped into at most 64 chunks fixed by (n, d)
+// alone; each chunk's pair sums (double) are added in chunk order, so the
+// distances are bitwise identical for any thread count. A row holding any
+// non-finite value gets an infinite distance to every other row.
 //
 // Portable path: pairwise_sq_distances_scalar, all in double (the reference
 // the tests compare against).
@@ -94,6 +102,14 @@ inline Index distance_tile(Index n, std::size_t size) {
   return len;
 }
 
+/// Chunks of the fast distance engine over `tiles` tiles of n rows (chunk c
+/// is tiles [c * tiles / chunks, (c + 1) * tiles / chunks)): fixed by (n, d)
+/// alone, at most 64, and at most ~4 MB of partials.
+inline Index distance_chunks(Index n, Index tiles) {
+  const Index pairs = std::max<Index>(1, n * (n - 1) / 2);
+  return std::max<Index>(1, std::min<Index>({tiles, 64, (Index(1) << 19) / pairs}));
+}
+
 /// D is n x n row-major (double). D[i][i] = 0, D symmetric. Fast form.
 template <class T>
 void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
@@ -105,8 +121,7 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
   const Index pairs = n * (n - 1) / 2;
   const Index tile_len = distance_tile(n, sizeof(T));
   const Index tiles = tile_count(d, tile_len);
-  // Chunks depend on (n, d) only: at most 64, and at most ~4 MB of partials.
-  const Index chunks = std::max<Index>(1, std::min<Index>({tiles, 64, (Index(1) << 19) / pairs}));
+  const Index chunks = distance_chunks(n, tiles);
   double* partials = ws.get<double>(kSlotDistancePartials, std::size_t(chunks * pairs));
   unsigned char* nonfinite = ws.get<unsigned char>(kSlotDistanceFinite, std::size_t(chunks * n));
   const T** ptrs = ws.get<const T*>(kSlotDistanceRows, std::size_t(n));

@@ -60,6 +60,11 @@ inline constexpr std::size_t kMaxBatchBytes = 64;
 template <class T>
 inline constexpr Index kDistanceLanes = Index(kMaxBatchBytes / sizeof(T));
 
+/// Lane groups per run of the distance engine: every kDistanceRun * L
+/// coordinates (from a tile's start) a pair's lanes are added into double
+/// lanes, which bounds the float rounding of a run to ~kDistanceRun ulps.
+inline constexpr Index kDistanceRun = 16;
+
 /// One pass over rows x and y: whether they are bitwise equal, and whether x
 /// holds a NaN (then `equal` is reported false; see detox.hpp).
 struct RowCompare {

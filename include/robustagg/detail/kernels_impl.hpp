@@ -60,6 +60,7 @@ inline constexpr T kHalfMax = std::numeric_limits<T>::max() / 2;
 inline constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 inline Index imin(Index a, Index b) { return a < b ? a : b; }
+inline Index imax(Index a, Index b) { return a < b ? b : a; }
 
 // ---------------------------------------------------------------------------
 // Order keys: IEEE totalOrder as signed integers (order_key.hpp has the
@@ -584,17 +585,57 @@ void sign_vote_kernel(const T* const* ptrs, Index n, Index j0, Index j1, T* out)
 // added into double accumulators. The lane count is fixed, not the vector
 // width, so every architecture computes the same sums.
 
-/// Virtual lanes per run before the run is added into double lanes; bounds
-/// the float rounding of a run to ~kDistanceRun ulps.
-inline constexpr Index kDistanceRun = 16;
 /// Coordinates per L1 sub-block of a distance tile (a multiple of every run).
 inline constexpr Index kDistanceL1 = 512;
+
+/// Per row and tile, the distance engine's flags: bit 0, every value of the
+/// row in the tile is finite; bit 1 (float only), some value is tiny,
+/// 0 < |x| < 2^-40. Where neither row of a pair has a tiny value, a nonzero
+/// difference of two floats is at least 2^-63 (both are multiples of 2^-63),
+/// so its square is a normal float: no underflow.
+inline constexpr unsigned char kTileFinite = 1;
+inline constexpr unsigned char kTileTiny = 2;
+
+/// Whether a finite pair's run is summed in double instead of float: the rows
+/// are both finite in the tile, and a tiny value (possible underflow) is in
+/// either row or the float sum is not finite (squares of ~1e19 overflow).
+ROBUSTAGG_KERNEL_INLINE bool distance_exact(unsigned char fx, unsigned char fy, bool run_finite) {
+  return (fx & fy & kTileFinite) != 0 && (((fx | fy) & kTileTiny) != 0 || !run_finite);
+}
+
+/// Adds one run's float (or double) lanes of a pair into its double lanes
+/// o[0, L), or (float, distance_exact) the run's lanes summed in double.
+template <class T>
+ROBUSTAGG_KERNEL_INLINE void distance_flush(const vec<T>* acc, double* o, const T* x, const T* y, Index r0,
+                                            Index r1, unsigned char fx, unsigned char fy) {
+  constexpr Index W = simd_width<T>;
+  constexpr Index L = kDistanceLanes<T>;
+  constexpr Index G = L / W;
+  if constexpr (std::is_same_v<T, float>) {
+    bool finite = true;
+    for (Index g = 0; g < G; ++g) finite = finite && xsimd::all(acc[g] - acc[g] == vec<T>(T(0)));
+    if (distance_exact(fx, fy, finite)) {
+      for (Index l = 0; l < L; ++l) {
+        double s = 0.0;
+        for (Index j = r0 + l; j < r1; j += L) {
+          const double t = double(x[j]) - double(y[j]);
+          s += t * t;
+        }
+        o[l] += s;
+      }
+      return;
+    }
+  }
+  alignas(64) T tmp[L];
+  for (Index g = 0; g < G; ++g) acc[g].store_aligned(tmp + g * W);
+  for (Index l = 0; l < L; ++l) o[l] += double(tmp[l]);
+}
 
 /// Pairs (x, ys[q]), q < NB, over [a, b) (b - a a multiple of L): adds each
 /// run's lanes into acc_d[q * L + lane].
 template <class T, int NB>
 void distance_block(const T* x, const T* const* ys, Index a, Index b, double* acc_d,
-                    const unsigned char* y_finite, bool x_finite) {
+                    const unsigned char* y_flags, unsigned char x_flags) {
   constexpr Index W = simd_width<T>;
   constexpr Index L = kDistanceLanes<T>;
   constexpr Index G = L / W;  // registers per virtual lane group
@@ -613,54 +654,103 @@ void distance_block(const T* x, const T* const* ys, Index a, Index b, double* ac
         }
       }
     }
-    for (int q = 0; q < NB; ++q) {
-      double* o = acc_d + q * L;
-      if constexpr (std::is_same_v<T, float>) {
-        bool finite = true;
-        for (Index g = 0; g < G; ++g) finite = finite && xsimd::all(acc[q][g] - acc[q][g] == vec<T>(T(0)));
-        if (!finite && x_finite && y_finite[q]) {
-          // Float overflow from finite rows: redo this run in double.
-          const T* y = ys[q];
-          for (Index l = 0; l < L; ++l) {
-            double s = 0.0;
-            for (Index j = r0 + l; j < r1; j += L) {
-              const double t = double(x[j]) - double(y[j]);
-              s += t * t;
-            }
-            o[l] += s;
-          }
-          continue;
-        }
-      }
-      alignas(64) T tmp[L];
-      for (Index g = 0; g < G; ++g) acc[q][g].store_aligned(tmp + g * W);
-      for (Index l = 0; l < L; ++l) o[l] += double(tmp[l]);
-    }
+    for (int q = 0; q < NB; ++q)
+      distance_flush<T>(acc[q], acc_d + q * L, x, ys[q], r0, r1, x_flags, y_flags[q]);
   }
 }
 
-/// Pairs per register block: as many as the registers hold (a pair needs L/W
-/// accumulators).
+/// Pairs (xs[m], ys[q]), m < MI, q < NB, over [a, b) (b - a a multiple of
+/// L): each pair's arithmetic is distance_block's (so the same bits), but one
+/// load of a batch of x serves NB pairs and one of y serves MI pairs. acc_d[m]
+/// is x row m's accumulator of pair (xs[m], ys[0]); pair q follows at q * L.
+template <class T, int MI, int NB>
+void distance_block_2d(const T* const* xs, const T* const* ys, Index a, Index b, double* const* acc_d,
+                       const unsigned char* x_flags, const unsigned char* y_flags) {
+  constexpr Index W = simd_width<T>;
+  constexpr Index L = kDistanceLanes<T>;
+  constexpr Index G = L / W;
+  constexpr Index kRun = kDistanceRun * L;
+  for (Index r0 = a; r0 < b; r0 += kRun) {
+    const Index r1 = imin(b, r0 + kRun);
+    vec<T> acc[MI][NB][G];
+    for (int m = 0; m < MI; ++m)
+      for (int q = 0; q < NB; ++q)
+        for (Index g = 0; g < G; ++g) acc[m][q][g] = vec<T>(T(0));
+    for (Index j = r0; j < r1; j += L) {
+      for (Index g = 0; g < G; ++g) {
+        vec<T> xv[MI];
+        for (int m = 0; m < MI; ++m) xv[m] = vec<T>::load_unaligned(xs[m] + j + g * W);
+        for (int q = 0; q < NB; ++q) {
+          const vec<T> yv = vec<T>::load_unaligned(ys[q] + j + g * W);
+          for (int m = 0; m < MI; ++m) {
+            const vec<T> t = xv[m] - yv;
+            acc[m][q][g] = acc[m][q][g] + t * t;
+          }
+        }
+      }
+    }
+    for (int m = 0; m < MI; ++m)
+      for (int q = 0; q < NB; ++q)
+        distance_flush<T>(acc[m][q], acc_d[m] + q * L, xs[m], ys[q], r0, r1, x_flags[m], y_flags[q]);
+  }
+}
+
+/// Pairs per register block of distance_block: as many as the registers hold
+/// (a pair needs L/W accumulators).
 template <class T>
 inline constexpr int kDistanceBlock = int(8 * simd_width<T> / kDistanceLanes<T>) < 2
                                           ? 2
                                           : int(8 * simd_width<T> / kDistanceLanes<T>);
 
+/// Rows x columns of distance_block_2d's register block: 4 x 4 pairs where a
+/// pair's lanes are one register (AVX-512: 16 accumulators + 4 + 1 loads of
+/// its 32 registers), 2 x 2 where they are two (AVX2: 8 + 2 + 1 of 16); 1 (no
+/// 2D block) where they are four (SSE2, which keeps distance_block).
+template <class T>
+inline constexpr int kDistanceRowBlock =
+    kDistanceLanes<T> / simd_width<T> == 1 ? 4 : kDistanceLanes<T> / simd_width<T> == 2 ? 2 : 1;
+template <class T>
+inline constexpr int kDistanceColBlock = kDistanceLanes<T> / simd_width<T> == 1 ? 4 : 2;
+
+/// Accumulator bytes (all pairs) up to which the tile is swept in L1
+/// sub-blocks of kDistanceL1 coordinates, every pair per sub-block (the rows'
+/// sub-block segments stay in L1, the accumulators in L1/L2). Beyond, each
+/// pair block sweeps the whole tile at once (its accumulators stay in L1),
+/// over panels of rows that fit kDistancePanelBytes (L2).
+inline constexpr std::size_t kDistanceSweepAccBytes = std::size_t(256) << 10;
+inline constexpr std::size_t kDistancePanelBytes = std::size_t(512) << 10;
+
 template <class T, int NB>
 void distance_block_dispatch(int nb, const T* x, const T* const* ys, Index a, Index b,
-                             double* acc_d, const unsigned char* y_finite, bool x_finite) {
+                             double* acc_d, const unsigned char* y_flags, unsigned char x_flags) {
   if constexpr (NB > 1) {
-    if (nb < NB) return distance_block_dispatch<T, NB - 1>(nb, x, ys, a, b, acc_d, y_finite, x_finite);
+    if (nb < NB) return distance_block_dispatch<T, NB - 1>(nb, x, ys, a, b, acc_d, y_flags, x_flags);
   }
-  distance_block<T, NB>(x, ys, a, b, acc_d, y_finite, x_finite);
+  distance_block<T, NB>(x, ys, a, b, acc_d, y_flags, x_flags);
+}
+
+/// Pairs (i, k), k in [k_lo, k_hi), over [a, b): 1D register blocks.
+template <class T>
+void distance_row(const T* const* ptrs, Index n, Index i, Index k_lo, Index k_hi, Index a, Index b,
+                  double* acc, const unsigned char* tile_flags) {
+  constexpr Index L = kDistanceLanes<T>;
+  constexpr int kBlock = kDistanceBlock<T>;
+  for (Index k0 = k_lo; k0 < k_hi; k0 += kBlock) {
+    const int nb = int(imin(kBlock, k_hi - k0));
+    distance_block_dispatch<T, kBlock>(nb, ptrs[i], ptrs + k0, a, b, acc + pair_index(n, i, k0) * L,
+                                       tile_flags + k0, tile_flags[i]);
+  }
 }
 
 template <class T>
 void distance_tiles_kernel(const T* const* ptrs, Index n, Index d, Index tile_len, Index t0,
-                           Index t1, double* acc, unsigned char* tile_finite, unsigned char* bad) {
+                           Index t1, double* acc, unsigned char* tile_flags, unsigned char* bad) {
   constexpr Index W = simd_width<T>;
   constexpr Index L = kDistanceLanes<T>;
-  constexpr int kBlock = kDistanceBlock<T>;
+  constexpr int MI = kDistanceRowBlock<T>;
+  constexpr int NB = kDistanceColBlock<T>;
+  const Index pairs = n * (n - 1) / 2;
+  const bool sweep = std::size_t(pairs * L) * sizeof(double) <= kDistanceSweepAccBytes;
   for (Index t = t0; t < t1; ++t) {
     const Index a = t * tile_len;
     const Index e = imin(d, a + tile_len);
@@ -668,23 +758,56 @@ void distance_tiles_kernel(const T* const* ptrs, Index n, Index d, Index tile_le
     for (Index i = 0; i < n; ++i) {
       const T* x = ptrs[i];
       vec<T> check(T(0));
-      for (Index j = a; j < v_end; j += W) check += vec<T>::load_unaligned(x + j) * vec<T>(T(0));
+      bool tiny = false;
+      if constexpr (std::is_same_v<T, float>) {
+        const vec<T> lo(0x1p-40f);
+        auto small = vec<T>(T(1)) < vec<T>(T(0));  // all false
+        for (Index j = a; j < v_end; j += W) {
+          const vec<T> v = vec<T>::load_unaligned(x + j);
+          check += v * vec<T>(T(0));
+          const vec<T> av = xsimd::abs(v);
+          small = small | ((av < lo) & (av > vec<T>(T(0))));
+        }
+        tiny = xsimd::any(small);
+        for (Index j = v_end; j < e; ++j) tiny = tiny || (std::fabs(x[j]) < 0x1p-40f && x[j] != T(0));
+      } else {
+        for (Index j = a; j < v_end; j += W) check += vec<T>::load_unaligned(x + j) * vec<T>(T(0));
+      }
       T tail = 0;
       for (Index j = v_end; j < e; ++j) tail += x[j] * T(0);
       const bool ok = xsimd::all(check == vec<T>(T(0))) && tail == T(0);
-      tile_finite[i] = ok;
+      tile_flags[i] = static_cast<unsigned char>((ok ? kTileFinite : 0) | (tiny ? kTileTiny : 0));
       if (!ok) bad[i] = 1;
     }
-    // Sub-blocks of kDistanceL1 coordinates: all pairs of a sub-block work on
-    // the same few KB of each row (L1 for small n).
-    for (Index sb = a; sb < v_end; sb += kDistanceL1) {
-      const Index se = imin(v_end, sb + kDistanceL1);
-      for (Index i = 0; i + 1 < n; ++i) {
-        for (Index k0 = i + 1; k0 < n; k0 += kBlock) {
-          const int nb = int(imin(kBlock, n - k0));
-          distance_block_dispatch<T, kBlock>(nb, ptrs[i], ptrs + k0, sb, se,
-                                             acc + pair_index(n, i, k0) * L, tile_finite + k0,
-                                             tile_finite[i] != 0);
+    // Every pair sees the runs of [a, v_end) in order, whatever the spans and
+    // panels (spans are multiples of the run), so the sums do not depend on
+    // them. Spans: kDistanceL1 sub-blocks (small n) or the whole tile.
+    const Index span = sweep ? kDistanceL1 : imax(v_end - a, L);
+    const Index panel =
+        sweep ? n
+              : imax(MI + NB, Index(kDistancePanelBytes / (std::size_t(span) * sizeof(T))));
+    for (Index sb = a; sb < v_end; sb += span) {
+      const Index se = imin(v_end, sb + span);
+      for (Index p0 = 0; p0 < n; p0 += panel) {  // y rows [p0, p1)
+        const Index p1 = imin(n, p0 + panel);
+        for (Index i0 = 0; i0 + 1 < p1; i0 += MI) {
+          const Index i1 = imin(n, i0 + MI);
+          const Index k_rect = imax(p0, i1);  // k >= k_rect: every row of the block pairs with k
+          for (Index i = i0; i < i1; ++i)
+            distance_row<T>(ptrs, n, i, imax(p0, i + 1), imin(p1, k_rect), sb, se, acc, tile_flags);
+          Index k0 = k_rect;
+          if constexpr (MI > 1) {
+            if (i1 - i0 == MI) {
+              double* acc_rows[MI];
+              for (; k0 + NB <= p1; k0 += NB) {
+                for (int m = 0; m < MI; ++m) acc_rows[m] = acc + pair_index(n, i0 + m, k0) * L;
+                distance_block_2d<T, MI, NB>(ptrs + i0, ptrs + k0, sb, se, acc_rows, tile_flags + i0,
+                                             tile_flags + k0);
+              }
+            }
+          }
+          if (k0 < p1)
+            for (Index i = i0; i < i1; ++i) distance_row<T>(ptrs, n, i, k0, p1, sb, se, acc, tile_flags);
         }
       }
     }

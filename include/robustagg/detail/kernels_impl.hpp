@@ -757,25 +757,36 @@ void distance_tiles_kernel(const T* const* ptrs, Index n, Index d, Index tile_le
     const Index v_end = a + (e - a) / L * L;
     for (Index i = 0; i < n; ++i) {
       const T* x = ptrs[i];
-      vec<T> check(T(0));
-      bool tiny = false;
+      bool ok = true, tiny = false;
       if constexpr (std::is_same_v<T, float>) {
-        const vec<T> lo(0x1p-40f);
-        auto small = vec<T>(T(1)) < vec<T>(T(0));  // all false
+        // On the magnitude bits u = bits(x) & 0x7fffffff: finite iff
+        // u < bits(inf); tiny iff 0 < u < bits(2^-40), i.e. (u - 1) & mask
+        // below bits(2^-40) - 1 (u = 0 wraps to the mask).
+        using IV = kvec<T>;
+        constexpr std::int32_t kMag = 0x7fffffff, kInfBits = 0x7f800000, kTinyBits = 0x2b800000;
+        const IV mag(kMag), one(1);
+        IV umax(0), wmin(kMag);
         for (Index j = a; j < v_end; j += W) {
-          const vec<T> v = vec<T>::load_unaligned(x + j);
-          check += v * vec<T>(T(0));
-          const vec<T> av = xsimd::abs(v);
-          small = small | ((av < lo) & (av > vec<T>(T(0))));
+          const IV u = xsimd::bitwise_cast<IV>(vec<T>::load_unaligned(x + j)) & mag;
+          umax = xsimd::max(umax, u);
+          wmin = xsimd::min(wmin, (u - one) & mag);
         }
-        tiny = xsimd::any(small);
-        for (Index j = v_end; j < e; ++j) tiny = tiny || (std::fabs(x[j]) < 0x1p-40f && x[j] != T(0));
+        ok = !xsimd::any(umax >= IV(kInfBits));
+        tiny = xsimd::any(wmin < IV(kTinyBits - 1));
+        for (Index j = v_end; j < e; ++j) {
+          std::int32_t b;
+          std::memcpy(&b, x + j, sizeof b);
+          b &= kMag;
+          ok = ok && b < kInfBits;
+          tiny = tiny || (b > 0 && b < kTinyBits);
+        }
       } else {
+        vec<T> check(T(0));
         for (Index j = a; j < v_end; j += W) check += vec<T>::load_unaligned(x + j) * vec<T>(T(0));
+        T tail = 0;
+        for (Index j = v_end; j < e; ++j) tail += x[j] * T(0);
+        ok = xsimd::all(check == vec<T>(T(0))) && tail == T(0);
       }
-      T tail = 0;
-      for (Index j = v_end; j < e; ++j) tail += x[j] * T(0);
-      const bool ok = xsimd::all(check == vec<T>(T(0))) && tail == T(0);
       tile_flags[i] = static_cast<unsigned char>((ok ? kTileFinite : 0) | (tiny ? kTileTiny : 0));
       if (!ok) bad[i] = 1;
     }
@@ -792,22 +803,22 @@ void distance_tiles_kernel(const T* const* ptrs, Index n, Index d, Index tile_le
         const Index p1 = imin(n, p0 + panel);
         for (Index i0 = 0; i0 + 1 < p1; i0 += MI) {
           const Index i1 = imin(n, i0 + MI);
-          const Index k_rect = imax(p0, i1);  // k >= k_rect: every row of the block pairs with k
+          // Columns k >= k_rect pair with every row of the block: full
+          // MI x NB blocks take [k2, p1); each row's other pairs in the panel
+          // (inside the block, and the columns left over) run as one row.
+          const Index k_rect = imax(p0, i1);
+          Index k2 = p1;
+          if (MI > 1 && i1 - i0 == MI && p1 > k_rect) k2 = k_rect + (p1 - k_rect) % NB;
           for (Index i = i0; i < i1; ++i)
-            distance_row<T>(ptrs, n, i, imax(p0, i + 1), imin(p1, k_rect), sb, se, acc, tile_flags);
-          Index k0 = k_rect;
+            distance_row<T>(ptrs, n, i, imax(p0, i + 1), imax(k2, imax(p0, i + 1)), sb, se, acc, tile_flags);
           if constexpr (MI > 1) {
-            if (i1 - i0 == MI) {
-              double* acc_rows[MI];
-              for (; k0 + NB <= p1; k0 += NB) {
-                for (int m = 0; m < MI; ++m) acc_rows[m] = acc + pair_index(n, i0 + m, k0) * L;
-                distance_block_2d<T, MI, NB>(ptrs + i0, ptrs + k0, sb, se, acc_rows, tile_flags + i0,
-                                             tile_flags + k0);
-              }
+            double* acc_rows[MI];
+            for (Index k0 = k2; k0 + NB <= p1; k0 += NB) {
+              for (int m = 0; m < MI; ++m) acc_rows[m] = acc + pair_index(n, i0 + m, k0) * L;
+              distance_block_2d<T, MI, NB>(ptrs + i0, ptrs + k0, sb, se, acc_rows, tile_flags + i0,
+                                           tile_flags + k0);
             }
           }
-          if (k0 < p1)
-            for (Index i = i0; i < i1; ++i) distance_row<T>(ptrs, n, i, k0, p1, sb, se, acc, tile_flags);
         }
       }
     }

@@ -351,8 +351,9 @@ namespace {
 /// start sums (x - y)^2 of its coordinates j = l mod L in T (a multiply, then
 /// an add), and the run's sum is added into a double lane (for float, where
 /// both rows are finite in the tile, a run is summed in double instead when
-/// its float sum is not finite or either row has a tiny value 0 < |x| < 2^-40
-/// in the tile); the tile's scalar tail (d mod L coordinates) is added in double
+/// its float sum is not finite, or when either row has a tiny value
+/// 0 < |x| < 2^-40 in the tile and some lane of the run is below 2^-100);
+/// the tile's scalar tail (d mod L coordinates) is added in double
 /// into lane 0; the chunk's lanes are summed in lane order, the chunks in
 /// chunk order. A row with a non-finite value is at +Inf.
 template <class T>
@@ -393,10 +394,11 @@ std::vector<double> defined_distances(const ra::GradientMatrix<T>& g) {
               const T sq = q * q;
               run[(j - r0) % L] = run[(j - r0) % L] + sq;
             }
-            bool finite = true;
+            bool finite = true, small = false;
             for (Index l = 0; l < L; ++l) finite = finite && std::isfinite(run[l]);
+            for (Index l = 0; l < L; ++l) small = small || double(run[l]) < 0x1p-100;
             for (Index l = 0; l < L; ++l) {
-              if (std::is_same_v<T, float> && both && (!finite || tiny)) {
+              if (std::is_same_v<T, float> && both && (!finite || (tiny && small))) {
                 double s = 0.0;
                 for (Index j = r0 + l; j < r1; j += L) {
                   const double q = double(g(x, j)) - double(g(y, j));

@@ -596,15 +596,15 @@ inline constexpr Index kDistanceL1 = 512;
 inline constexpr unsigned char kTileFinite = 1;
 inline constexpr unsigned char kTileTiny = 2;
 
-/// Whether a finite pair's run is summed in double instead of float: the rows
-/// are both finite in the tile, and a tiny value (possible underflow) is in
-/// either row or the float sum is not finite (squares of ~1e19 overflow).
-ROBUSTAGG_KERNEL_INLINE bool distance_exact(unsigned char fx, unsigned char fy, bool run_finite) {
-  return (fx & fy & kTileFinite) != 0 && (((fx | fy) & kTileTiny) != 0 || !run_finite);
-}
+/// A float run lane below this may hold underflowed squares that matter
+/// (their error, <= 16 * 2^-150 per lane, is <= 2^-46 of a lane above it).
+inline constexpr float kDistanceSmallRun = 0x1p-100f;
 
 /// Adds one run's float (or double) lanes of a pair into its double lanes
-/// o[0, L), or (float, distance_exact) the run's lanes summed in double.
+/// o[0, L). For float, where both rows are finite in the tile, the run's lanes
+/// are summed in double instead when its float sum is not finite (squares of
+/// ~1e19 overflow) or when either row has a tiny value in the tile and some
+/// lane of the run is below kDistanceSmallRun (squares may have underflowed).
 template <class T>
 ROBUSTAGG_KERNEL_INLINE void distance_flush(const vec<T>* acc, double* o, const T* x, const T* y, Index r0,
                                             Index r1, unsigned char fx, unsigned char fy) {
@@ -612,9 +612,13 @@ ROBUSTAGG_KERNEL_INLINE void distance_flush(const vec<T>* acc, double* o, const 
   constexpr Index L = kDistanceLanes<T>;
   constexpr Index G = L / W;
   if constexpr (std::is_same_v<T, float>) {
-    bool finite = true;
-    for (Index g = 0; g < G; ++g) finite = finite && xsimd::all(acc[g] - acc[g] == vec<T>(T(0)));
-    if (distance_exact(fx, fy, finite)) {
+    bool exact = false;
+    if ((fx & fy & kTileFinite) != 0) {
+      for (Index g = 0; g < G; ++g) exact = exact || !xsimd::all(acc[g] - acc[g] == vec<T>(T(0)));
+      if (((fx | fy) & kTileTiny) != 0)
+        for (Index g = 0; g < G; ++g) exact = exact || xsimd::any(acc[g] < vec<T>(kDistanceSmallRun));
+    }
+    if (exact) {
       for (Index l = 0; l < L; ++l) {
         double s = 0.0;
         for (Index j = r0 + l; j < r1; j += L) {

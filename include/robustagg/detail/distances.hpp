@@ -20,10 +20,11 @@
 // the kernel (compiled per SIMD architecture, kernels_impl.hpp) gives the
 // same bits on every architecture. For float input, where both rows are
 // finite in a tile, a run is recomputed in double when its float sum is not
-// finite (values ~1e19 whose squares overflow float) or when either row has
-// a tiny value 0 < |x| < 2^-40 in the tile (squares that could underflow;
-// without tiny values a nonzero float difference is >= 2^-63 and its square
-// a normal float). Tiles are grouped into at most 64 chunks fixed by (n, d)
+// finite (values ~1e19 whose squares overflow float), or when either row has
+// a tiny value 0 < |x| < 2^-40 in the tile and some lane of the run is below
+// 2^-100 (squares that underflowed could matter there; without tiny values a
+// nonzero float difference is >= 2^-63 and its square a normal float, and
+// above 2^-100 a lane's underflow error, <= 16 * 2^-150, is <= 2^-46 of it). Tiles are grouped into at most 64 chunks fixed by (n, d)
 // alone; each chunk's pair sums (double) are added in chunk order, so the
 // distances are bitwise identical for any thread count. A row holding any
 // non-finite value gets an infinite distance to every other row.

@@ -769,14 +769,29 @@ void distance_tiles_kernel(const T* const* ptrs, Index n, Index d, Index tile_le
         using IV = kvec<T>;
         constexpr std::int32_t kMag = 0x7fffffff, kInfBits = 0x7f800000, kTinyBits = 0x2b800000;
         const IV mag(kMag), one(1);
-        IV umax(0), wmin(kMag);
-        for (Index j = a; j < v_end; j += W) {
-          const IV u = xsimd::bitwise_cast<IV>(vec<T>::load_unaligned(x + j)) & mag;
-          umax = xsimd::max(umax, u);
-          wmin = xsimd::min(wmin, (u - one) & mag);
+        if constexpr (W > 4) {
+          // AVX2, AVX-512: integer max and min are single instructions.
+          IV umax(0), wmin(kMag);
+          for (Index j = a; j < v_end; j += W) {
+            const IV u = xsimd::bitwise_cast<IV>(vec<T>::load_unaligned(x + j)) & mag;
+            umax = xsimd::max(umax, u);
+            wmin = xsimd::min(wmin, (u - one) & mag);
+          }
+          ok = !xsimd::any(umax >= IV(kInfBits));
+          tiny = xsimd::any(wmin < IV(kTinyBits - 1));
+        } else {
+          // SSE2 has no 32-bit integer max/min: accumulate the comparisons.
+          // (u - 1) ^ sign bit orders u - 1 as unsigned under signed compares.
+          const IV sign(std::int32_t(0x80000000u)), limit(std::int32_t(std::uint32_t(kTinyBits - 1) ^ 0x80000000u));
+          auto nonfinite = IV(0) > IV(0), small = IV(0) > IV(0);  // all false
+          for (Index j = a; j < v_end; j += W) {
+            const IV u = xsimd::bitwise_cast<IV>(vec<T>::load_unaligned(x + j)) & mag;
+            nonfinite = nonfinite | (u > IV(kInfBits - 1));
+            small = small | (((u - one) ^ sign) < limit);
+          }
+          ok = !xsimd::any(nonfinite);
+          tiny = xsimd::any(small);
         }
-        ok = !xsimd::any(umax >= IV(kInfBits));
-        tiny = xsimd::any(wmin < IV(kTinyBits - 1));
         for (Index j = v_end; j < e; ++j) {
           std::int32_t b;
           std::memcpy(&b, x + j, sizeof b);

@@ -30,15 +30,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "linkage.hpp"
 #include "networks.hpp"
-
-#if !defined(ROBUSTAGG_LINKAGE)
-#if defined(ROBUSTAGG_HEADER_ONLY)
-#define ROBUSTAGG_LINKAGE inline
-#else
-#define ROBUSTAGG_LINKAGE
-#endif
-#endif
 
 namespace robustagg {
 

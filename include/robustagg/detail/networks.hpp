@@ -58,7 +58,7 @@ constexpr int batcher_size(int n) { return batcher_network(n, nullptr); }
 /// [first, last); writes them to out (may alias net) and returns their count.
 /// Wires must be < Cap (kMaxNetworkWires at run time; the compile-time
 /// networks pass their own size, which keeps their constexpr evaluation short).
-template <int Cap = kMaxNetworkWires>
+template <std::size_t Cap = std::size_t(kMaxNetworkWires)>
 constexpr int prune_network(Comparator* net, int count, int first, int last) {
   bool need[Cap] = {};
   for (int w = first; w < last; ++w) need[w] = true;
@@ -104,7 +104,7 @@ constexpr FixedNetwork<N> make_sort_network() {
 template <int N>
 constexpr FixedNetwork<N> make_median_network() {
   FixedNetwork<N> net = make_sort_network<N>();
-  net.count = prune_network<(N > 0 ? N : 1)>(net.c.data(), net.count, (N - 1) / 2, N / 2 + 1);
+  net.count = prune_network<std::size_t(N > 0 ? N : 1)>(net.c.data(), net.count, (N - 1) / 2, N / 2 + 1);
   return net;
 }
 

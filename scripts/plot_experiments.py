@@ -79,12 +79,20 @@ def detox_bars(runs, out_dir):
 
 
 def detox_curves(curves, out_dir):
-    wanted = ["mean", "median", "krum(f=5)", "bulyan(f=5)", "detox(r=3, buckets=0, inner=mean, outer=bulyan(f=2))",
-              "detox(r=3, buckets=5, inner=mean, outer=median)"]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for rule in wanted:
-        pts = sorted((int(r["steps"]), 100 * float(r["accuracy"])) for r in curves if r["rule"] == rule)
-        if pts:
+    # A few plain rules (old and post-2020) and DETOX forms, matched by the
+    # start of their canonical spec (centered-clipping's tau is measured).
+    wanted = [("mean", True), ("median", True), ("krum(", False), ("bulyan(", False), ("nnm(", False),
+              ("centered-clipping(", False), ("geometric-median", False), ("detox(r=3, buckets=0, inner=mean, outer=bulyan", False),
+              ("detox(r=3, buckets=5, inner=mean, outer=median)", True), ("detox(r=3, buckets=0, inner=mean, outer=nnm", False)]
+    rules = []
+    for r in curves:
+        if r["rule"] not in rules:
+            rules.append(r["rule"])
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for key, exact in wanted:
+        match = [x for x in rules if (x == key if exact else x.startswith(key))]
+        for rule in match[:1]:
+            pts = sorted((int(r["steps"]), 100 * float(r["accuracy"])) for r in curves if r["rule"] == rule)
             ax.plot([s for s, _ in pts], [a for _, a in pts], marker=".",
                     ls="--" if rule.startswith("detox") else "-", label=short(rule))
     ax.set_xlabel("step")

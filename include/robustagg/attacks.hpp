@@ -394,7 +394,9 @@ namespace internal {
 
 /// min-max / min-sum (Shejwalkar, Houmansadr, NDSS 2021), on the h honest
 /// rows x_i (which must be finite): m(gamma) = mean - gamma * p, evaluated in
-/// double. The constraint
+/// double through the centred rows (each squared norm expanded, so the search
+/// costs one pass over the rows, plus their Gram matrix for min-max). The
+/// constraint
 ///   min-max: max_i ||m - x_i||^2 <= max_{i,j} ||x_i - x_j||^2
 ///   min-sum: sum_i ||m - x_i||^2 <= min_j sum_i ||x_j - x_i||^2
 /// holds on an interval [0, gamma*] (its left side is convex in gamma) and at
@@ -431,38 +433,37 @@ double min_max_sum(GradientMatrix<T>& g, const std::vector<Index>& byzantine, Di
                                                  : (m > 0 ? 1.0 : m < 0 ? -1.0 : 0.0);
     }
   }
-  // The threshold, from the honest rows' squared distances (in double).
-  std::vector<double> D(std::size_t(nh * nh), 0.0);
+  // Everything below is in double, from the centred honest rows c_i = x_i - mean:
+  //   ||m(gamma) - x_i||^2 = ||c_i||^2 + 2 gamma <p, c_i> + gamma^2 ||p||^2,
+  //   sum_j ||x_i - x_j||^2 = nh ||c_i||^2 + sum_j ||c_j||^2   (sum_j c_j = 0),
+  //   ||x_i - x_j||^2 = ||c_i||^2 + ||c_j||^2 - 2 <c_i, c_j>   (min-max only).
+  // Each needs one pass over the rows (the Gram matrix of the centred rows for
+  // min-max), not one per pair and per bisection step.
+  Eigen::MatrixXd c(nh, d);
   for (Index a = 0; a < nh; ++a)
-    for (Index b = a + 1; b < nh; ++b) {
-      double s = 0.0;
-      for (Index j = 0; j < d; ++j) {
-        const double t = double(g(h[std::size_t(a)], j)) - double(g(h[std::size_t(b)], j));
-        s += t * t;
-      }
-      D[std::size_t(a * nh + b)] = D[std::size_t(b * nh + a)] = s;
-    }
-  double threshold = sum ? std::numeric_limits<double>::infinity() : 0.0;
-  for (Index a = 0; a < nh; ++a) {
-    double row = sum ? 0.0 : -1.0;
-    for (Index b = 0; b < nh; ++b)
-      row = sum ? row + D[std::size_t(a * nh + b)] : std::max(row, D[std::size_t(a * nh + b)]);
-    threshold = sum ? std::min(threshold, row) : std::max(threshold, row);
+    for (Index j = 0; j < d; ++j) c(a, j) = double(g(h[std::size_t(a)], j)) - mean[std::size_t(j)];
+  const Eigen::Map<const Eigen::VectorXd> pv(p.data(), d);
+  const Eigen::VectorXd cc = c.rowwise().squaredNorm();  // ||c_i||^2
+  const Eigen::VectorXd cp = c * pv;                      // <c_i, p>
+  double threshold = 0.0;
+  if (sum) {
+    threshold = double(nh) * cc.minCoeff() + cc.sum();
+  } else {
+    Eigen::MatrixXd gram(nh, nh);
+    gram.setZero();
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(c);
+    for (Index a = 0; a < nh; ++a)
+      for (Index b = 0; b < a; ++b) threshold = std::max(threshold, cc[a] + cc[b] - 2.0 * gram(a, b));
   }
+  double pn = pv.squaredNorm();
   auto holds = [&](double gamma) {
     double lhs = 0.0;
-    for (Index i : h) {
-      double s = 0.0;
-      for (Index j = 0; j < d; ++j) {
-        const double t = mean[std::size_t(j)] - gamma * p[std::size_t(j)] - double(g(i, j));
-        s += t * t;
-      }
+    for (Index i = 0; i < nh; ++i) {
+      const double s = cc[i] + 2.0 * gamma * cp[i] + gamma * gamma * pn;
       lhs = sum ? lhs + s : std::max(lhs, s);
     }
     return lhs <= threshold;
   };
-  double pn = 0.0;
-  for (double x : p) pn += x * x;
   double gamma = 0.0;
   if (pn > 0.0 && holds(0.0)) {
     double lo = 0.0, hi = 1.0;

@@ -111,3 +111,18 @@ if(ROBUSTAGG_INSTALL)
     APPEND PROPERTY RESOURCE_LOCK robustagg_consumer)
 endif()
 unset(_consumer_args)
+
+# ROBUSTAGG_HEADER_ONLY: the headers alone (no library), two translation units
+# linked together, built by the compiler directly.
+add_test(NAME consumer.header_only.build
+  COMMAND ${CMAKE_CXX_COMPILER} -std=c++17 -O0 -DROBUSTAGG_HEADER_ONLY  # -O0: checks linkage, builds fast
+          -I${PROJECT_SOURCE_DIR}/include
+          "-I$<JOIN:$<TARGET_PROPERTY:Eigen3::Eigen,INTERFACE_INCLUDE_DIRECTORIES>,;-I>"
+          ${_consumer_src}/header_only_a.cpp ${_consumer_src}/header_only_b.cpp
+          -o ${_consumer_dir}/header_only -pthread
+  COMMAND_EXPAND_LISTS)
+set_tests_properties(consumer.header_only.build PROPERTIES
+  FIXTURES_REQUIRED consumer_clean FIXTURES_SETUP consumer_header_only_built)
+add_test(NAME consumer.header_only.run COMMAND ${_consumer_dir}/header_only)
+set_tests_properties(consumer.header_only.run PROPERTIES
+  FIXTURES_REQUIRED consumer_header_only_built PASS_REGULAR_EXPRESSION "header-only consumer ok")

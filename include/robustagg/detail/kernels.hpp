@@ -30,15 +30,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "linkage.hpp"
 #include "networks.hpp"
-
-#if !defined(ROBUSTAGG_LINKAGE)
-#if defined(ROBUSTAGG_HEADER_ONLY)
-#define ROBUSTAGG_LINKAGE inline
-#else
-#define ROBUSTAGG_LINKAGE
-#endif
-#endif
 
 namespace robustagg {
 
@@ -78,9 +71,17 @@ enum class SortedReducer : int {
   kBulyanStep = 1,   // mean of the param values closest to the median
 };
 
-/// Bytes of scratch the coordinate kernels need for n rows of T.
+/// Values of the sorted-block region of the coordinate scratch: a whole inner
+/// block for the fixed networks (n <= kMaxFixedNetwork), one batch of the
+/// widest register above.
+inline constexpr std::size_t sorted_scratch_values(Index n, std::size_t value_size) {
+  return n <= kMaxFixedNetwork ? std::size_t(n * kSubTile) : std::size_t(n) * (kMaxBatchBytes / value_size);
+}
+
+/// Bytes of scratch the coordinate kernels need for n rows of T: n batches,
+/// the sorted block, n keys.
 inline constexpr std::size_t coordinate_scratch_bytes(Index n, std::size_t value_size) {
-  return std::size_t(n) * kMaxBatchBytes + std::size_t(n * kSubTile) * value_size +
+  return std::size_t(n) * kMaxBatchBytes + sorted_scratch_values(n, value_size) * value_size +
          (std::size_t(n) * 8 + 63) / 64 * 64;
 }
 
@@ -91,7 +92,7 @@ struct KernelSet {
   /// dst[jj] = median over i of rows[i][j0 + jj], jj < count (count <=
   /// kSubTile). `scratch`: coordinate_scratch_bytes(n) bytes, 64-aligned;
   /// net/net_count: the median-pruned Batcher network of n wires when
-  /// kMaxFixedNetwork < n <= kMaxNetworkWires (else unused).
+  /// kMaxFixedNetwork < n <= kMaxNetworkWires (4096; else unused).
   void (*median)(const T* const* rows, Index n, Index j0, Index count, T* dst,
                  unsigned char* scratch, const Comparator* net, int net_count);
   /// dst[jj] = reducer over the sorted values of coordinate j0 + jj; net is

@@ -423,7 +423,7 @@ struct CoordinateScratch {
 template <class T>
 inline CoordinateScratch split_scratch(unsigned char* p, Index n) {
   return {p, p + std::size_t(n) * kMaxBatchBytes,
-          p + std::size_t(n) * kMaxBatchBytes + std::size_t(n * kSubTile) * sizeof(T)};
+          p + std::size_t(n) * kMaxBatchBytes + sorted_scratch_values(n, sizeof(T)) * sizeof(T)};
 }
 
 template <class T>
@@ -455,17 +455,23 @@ void sorted_kernel(const T* const* rows, Index n, Index j0, Index count, T* dst,
   const CoordinateScratch s = split_scratch<T>(scratch, n);
   T* sorted = reinterpret_cast<T*>(s.sorted);
   Index done = 0;
-  if (n <= kMaxNetworkWires) {
-    done = count / W * W;
-    if (n <= kMaxFixedNetwork)
-      kBlocks[std::size_t(n - 1)](rows, j0, done, sorted);
+  auto reduce_group = [&](const T* group, T* out) {
+    if (reducer == SortedReducer::kTrimmedMean)
+      mean_of_sorted_group<T>(group, param, n - param, out);
     else
-      sort_block_dynamic(rows, n, j0, done, sorted, net, net_count, reinterpret_cast<kvec<T>*>(s.batches));
+      bulyan_of_sorted_group<T>(group, n, param, out);
+  };
+  if (n <= kMaxFixedNetwork) {
+    // The whole block sorted in registers first, then reduced.
+    done = count / W * W;
+    kBlocks[std::size_t(n - 1)](rows, j0, done, sorted);
+    for (Index j = 0; j < done; j += W) reduce_group(sorted + j * n, dst + j);
+  } else if (n <= kMaxNetworkWires) {
+    // One batch of W coordinates at a time: sorted holds n x W values.
+    done = count / W * W;
     for (Index j = 0; j < done; j += W) {
-      if (reducer == SortedReducer::kTrimmedMean)
-        mean_of_sorted_group<T>(sorted + j * n, param, n - param, dst + j);
-      else
-        bulyan_of_sorted_group<T>(sorted + j * n, n, param, dst + j);
+      sort_block_dynamic(rows, n, j0 + j, W, sorted, net, net_count, reinterpret_cast<kvec<T>*>(s.batches));
+      reduce_group(sorted, dst + j);
     }
   }
   K* keys = reinterpret_cast<K*>(s.keys);

@@ -26,8 +26,9 @@ struct Comparator {
   unsigned char kind = 3;
 };
 
-/// Largest n the run-time generator handles (wires are shorts, flags fixed size).
-inline constexpr int kMaxNetworkWires = 256;
+/// Largest n the run-time generator handles (wires are shorts; the pruning
+/// flags are a fixed-size array). Above it the portable per-coordinate sort.
+inline constexpr int kMaxNetworkWires = 4096;
 
 /// Batcher's network sorting n wires ascending; returns the comparator count.
 /// `out` must hold batcher_size(n) entries.
@@ -55,8 +56,11 @@ constexpr int batcher_size(int n) { return batcher_network(n, nullptr); }
 
 /// Keeps the comparators of net[0, count) that contribute to the output wires
 /// [first, last); writes them to out (may alias net) and returns their count.
+/// Wires must be < Cap (kMaxNetworkWires at run time; the compile-time
+/// networks pass their own size, which keeps their constexpr evaluation short).
+template <std::size_t Cap = std::size_t(kMaxNetworkWires)>
 constexpr int prune_network(Comparator* net, int count, int first, int last) {
-  bool need[kMaxNetworkWires] = {};
+  bool need[Cap] = {};
   for (int w = first; w < last; ++w) need[w] = true;
   int kept = 0;  // kept comparators are packed at the end of net, in order
   for (int c = count - 1; c >= 0; --c) {
@@ -75,9 +79,9 @@ constexpr int prune_network(Comparator* net, int count, int first, int last) {
 /// Largest n with a compile-time (unrolled, register-resident) network: 32
 /// batches fill the 32 AVX-512 registers, and 2 types x 2 kinds x 32 networks
 /// keep the compile time moderate. Above it a run-time comparator list over
-/// batches in L1 (still far faster than the per-coordinate sort, see
-/// docs/performance.md, n = 51 and 101), and above kMaxNetworkWires the
-/// portable per-coordinate sort.
+/// batches in L1/L2 (far faster than the per-coordinate sort, see
+/// docs/performance.md's n sweep), and above kMaxNetworkWires the portable
+/// per-coordinate sort.
 inline constexpr int kMaxFixedNetwork = 32;
 
 template <int N>
@@ -100,7 +104,7 @@ constexpr FixedNetwork<N> make_sort_network() {
 template <int N>
 constexpr FixedNetwork<N> make_median_network() {
   FixedNetwork<N> net = make_sort_network<N>();
-  net.count = prune_network(net.c.data(), net.count, (N - 1) / 2, N / 2 + 1);
+  net.count = prune_network<std::size_t(N > 0 ? N : 1)>(net.c.data(), net.count, (N - 1) / 2, N / 2 + 1);
   return net;
 }
 

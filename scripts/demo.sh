@@ -9,7 +9,7 @@
 # (needs python3-matplotlib: bash scripts/deps.sh python3-matplotlib).
 #
 # Usage: bash scripts/demo.sh [robustagg-demo flags], e.g.
-#   bash scripts/demo.sh                    # the default run (about 6 minutes on a shared 2-core machine, build included)
+#   bash scripts/demo.sh                    # the default run (about 5 minutes on 2 cores, build included)
 #   bash scripts/demo.sh --full             # also optimal-alie against each rule (much longer)
 #   bash scripts/demo.sh --quick --csv out.csv
 #   bash scripts/demo.sh --experiment heterogeneous

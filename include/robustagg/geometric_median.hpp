@@ -22,7 +22,8 @@ namespace robustagg {
 /// out). z_0 = their coordinate-wise median (as the median rule returns it,
 /// in T); then
 ///   z_{t+1} = sum_i w_i x_i / sum_i w_i,  w_i = 1 / max(nu, ||x_i - z_t||),
-/// sums in row order in double. It stops after `iterations` steps, or after
+/// sums in row order in double, with the weights normalised to sum 1 first
+/// (so no product w_i x_i underflows where the raw weights are tiny). It stops after `iterations` steps, or after
 /// the step where ||z_{t+1} - z_t|| <= tolerance * max(1, ||z_t||), and
 /// returns the last z (rounded to T). A weight that underflows to 0 (a
 /// distance that overflows double) drops its row from that step; if every
@@ -80,10 +81,15 @@ struct GeometricMedian {
         total += w[i];
       }
       if (!(total > 0.0)) break;
+      // Normalised weights (they sum to 1): with raw weights w_i x_i could
+      // underflow to 0 where rows far from z (raw weights ~1e-150) hold tiny
+      // values (~1e-241), leaving z outside the rows' range (found by
+      // fuzz_aggregate).
+      for (Index i = 0; i < m; ++i) w[i] /= total;
       const bool last = t + 1 == iterations;
       WeightedStep step;
       step.weights = w;
-      step.divisor = total;
+      step.divisor = 1.0;
       double old_norm = 0.0;
       const double delta =
           weighted_step(rows, m, d, step, z_next, z, &old_norm, last ? nullptr : dist, ws);

@@ -214,4 +214,19 @@ void rule_benchmark(benchmark::State& state, Index n, Index d, int threads, cons
   ra::set_num_threads(0);
 }
 
+/// The main() of a benchmark binary that records the SIMD architecture and
+/// the thread count as context: registers (a function calling register_rule
+/// and friends), then runs the benchmarks the command line selects.
+template <class Register>
+int run_main(int argc, char** argv, Register&& registers) {
+  benchmark::Initialize(&argc, argv);
+  registers();
+  benchmark::AddCustomContext("simd_arch", ra::simd_arch());
+  benchmark::AddCustomContext("threads", std::to_string(ra::num_threads()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
 }  // namespace bench
+

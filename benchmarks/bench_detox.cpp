@@ -87,11 +87,4 @@ void register_all() {
 }  // namespace
 }  // namespace bench
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  bench::register_all();
-  benchmark::AddCustomContext("simd_arch", robustagg::simd_arch());
-  benchmark::AddCustomContext("threads", std::to_string(robustagg::num_threads()));
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-}
+int main(int argc, char** argv) { return bench::run_main(argc, argv, bench::register_all); }

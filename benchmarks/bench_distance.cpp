@@ -52,23 +52,26 @@ std::vector<double> input_distances(Index n, Index d) {
   return D;
 }
 
+/// The distance pass alone (the engine every distance-based rule starts with).
+void distance_pass(benchmark::State& s, Index n, Index d, int t) {
+  const auto& g = Inputs::get(n, d);
+  ra::set_num_threads(t == 0 ? ra::num_threads() : t);
+  ra::Workspace ws;
+  std::vector<double> D(static_cast<std::size_t>(n * n));
+  const auto view = ra::RowsView<float>::strided(g.data(), n, d, d);
+  run_timed(s, n, d, ra::num_threads(), [&] {
+    ra::detail::pairwise_sq_distances(view, D.data(), ws);
+    benchmark::DoNotOptimize(D.data());
+  });
+  ra::set_num_threads(0);
+}
+
 void register_large_n() {
   for (Index n : {Index(101), Index(201), Index(401)}) {
     const Index d = (Index(1) << 25) / n;
     const int f = f_for(n);
     register_read_pass(n, d);
-    register_rule("BM_Distances", n, d, [](benchmark::State& s, Index n, Index d, int t) {
-      const auto& g = Inputs::get(n, d);
-      ra::set_num_threads(t == 0 ? ra::num_threads() : t);
-      ra::Workspace ws;
-      std::vector<double> D(static_cast<std::size_t>(n * n));
-      const auto view = ra::RowsView<float>::strided(g.data(), n, d, d);
-      run_timed(s, n, d, ra::num_threads(), [&] {
-        ra::detail::pairwise_sq_distances(view, D.data(), ws);
-        benchmark::DoNotOptimize(D.data());
-      });
-      ra::set_num_threads(0);
-    });
+    register_rule("BM_Distances", n, d, distance_pass);
     register_rule("BM_Krum", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
       rule_benchmark(s, n, d, t, ra::Krum{f});
     });
@@ -103,18 +106,7 @@ void register_all() {
     for (Index n : row_counts()) {
       register_read_pass(n, d);
       const int f = f_for(n);
-      register_rule("BM_Distances", n, d, [](benchmark::State& s, Index n, Index d, int t) {
-        const auto& g = Inputs::get(n, d);
-        ra::set_num_threads(t == 0 ? ra::num_threads() : t);
-        ra::Workspace ws;
-        std::vector<double> D(static_cast<std::size_t>(n * n));
-        const auto view = ra::RowsView<float>::strided(g.data(), n, d, d);
-        run_timed(s, n, d, ra::num_threads(), [&] {
-          ra::detail::pairwise_sq_distances(view, D.data(), ws);
-          benchmark::DoNotOptimize(D.data());
-        });
-        ra::set_num_threads(0);
-      });
+      register_rule("BM_Distances", n, d, distance_pass);
       register_rule("BM_Krum", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
         rule_benchmark(s, n, d, t, ra::Krum{f});
       });
@@ -159,11 +151,8 @@ void register_all() {
 }  // namespace bench
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  bench::register_all();
-  bench::register_large_n();
-  benchmark::AddCustomContext("simd_arch", robustagg::simd_arch());
-  benchmark::AddCustomContext("threads", std::to_string(robustagg::num_threads()));
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
+  return bench::run_main(argc, argv, [] {
+    bench::register_all();
+    bench::register_large_n();
+  });
 }

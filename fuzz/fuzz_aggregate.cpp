@@ -43,6 +43,8 @@
 
 #include <robustagg/robustagg.hpp>
 
+#include "fuzz_budget.hpp"
+
 namespace {
 
 using robustagg::Index;
@@ -241,6 +243,7 @@ void run_case(Bytes& in, int form, int rule_id) {
       }
   }
   const std::string spec = rule.spec();
+  if (fuzz::over_fuzz_budget(spec, n)) return;  // cost only (fuzz_budget.hpp)
   const bool valid = n >= need && m_ok;
 
   std::vector<const T*> rows(static_cast<std::size_t>(n));

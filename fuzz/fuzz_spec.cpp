@@ -12,6 +12,8 @@
 
 #include <robustagg/robustagg.hpp>
 
+#include "fuzz_budget.hpp"
+
 namespace {
 
 [[noreturn]] void violated(const char* what, const std::string& detail) {
@@ -46,12 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;  // e.g. a negative noise scale: rejected at the boundary
   }
   if (n > 64) return 0;
-  // The subset searches (smea, mda) are bounded by the library (detail/
-  // subsets.hpp: C(n, f) <= 1e6, SMEA's work <= 5e8, about 5 s natively),
-  // but near those bounds a call outlasts the fuzzer's 10 s timeout under
-  // ASan: keep their inputs small here (min_rows 2f + 1 <= 15).
-  if ((canonical.find("smea(") != std::string::npos || canonical.find("mda(") != std::string::npos) && n > 15)
-    return 0;
+  if (fuzz::over_fuzz_budget(canonical, n)) return 0;  // cost only (fuzz_budget.hpp)
   // Rows that agree (so a DETOX vote keeps every group) but differ between
   // coordinates.
   robustagg::GradientMatrix<double> g(n, 3);

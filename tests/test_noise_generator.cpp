@@ -4,7 +4,8 @@
 // double-precision libm evaluation of the same uniforms, the SIMD kernel bit
 // for bit against the scalar definition (every count 0..70, odd/even offsets,
 // unaligned pointers, in place, float and double, b = 0, non-finite values),
-// and the distribution on 2^24 draws: moments, Kolmogorov-Smirnov distance to
+// and the distribution on 2^24 draws (2^22 under a sanitizer, sanitized.hpp;
+// every bound scales with the number of draws): moments, Kolmogorov-Smirnov distance to
 // N(0, 1), tails, correlations between neighbouring coordinates, the
 // Box-Muller partners, workers and seeds; determinism and independence of how
 // the coordinates are split into calls.
@@ -19,10 +20,15 @@
 #include <robustagg/detail/rng.hpp>
 #include <vector>
 
+#include "sanitized.hpp"
+
 namespace rd = robustagg::detail;
 using Index = std::ptrdiff_t;
 
 namespace {
+
+/// Coordinates per worker of the statistical tests: 2^22 (2^20 under a sanitizer).
+constexpr Index kStatCoords = Index(1) << (robustagg_test::kSanitized ? 20 : 22);
 
 using ScalarOps = rd::ScalarNoiseOps<>;
 
@@ -258,10 +264,11 @@ TEST_CASE("the noise does not depend on how the coordinates are split into calls
 }
 
 TEST_CASE("the noise is N(0, 1) on 2^24 draws: moments, KS distance, tails", "[noise]") {
-  // 4 workers x 2^22 coordinates. Bounds: 6 standard errors of each statistic
-  // under N(0, 1) for N draws (mean 1/sqrt(N), variance sqrt(2/N), skewness
-  // sqrt(6/N), excess kurtosis sqrt(24/N), a tail count its binomial sd).
-  const Index d = Index(1) << 22;
+  // 4 workers x 2^22 coordinates (kStatCoords). Bounds: 6 standard errors of
+  // each statistic under N(0, 1) for N draws (mean 1/sqrt(N), variance
+  // sqrt(2/N), skewness sqrt(6/N), excess kurtosis sqrt(24/N), a tail count its
+  // binomial sd).
+  const Index d = kStatCoords;
   const int workers = 4;
   std::vector<float> all;
   all.reserve(std::size_t(d) * workers);
@@ -298,7 +305,7 @@ TEST_CASE("the noise is N(0, 1) on 2^24 draws: moments, KS distance, tails", "[n
   CHECK(std::fabs(beyond4 - N * p4) < 6.0 * std::sqrt(N * p4 * (1 - p4)));
   CHECK(biggest <= 6.67);  // r <= sqrt(64 ln 2)
   // Kolmogorov-Smirnov: D = sup |F_N - Phi| against the 0.1% critical value
-  // sqrt(ln(2 / 0.001) / 2) / sqrt(N) = 1.9495 / sqrt(N) (4.8e-4 here).
+  // sqrt(ln(2 / 0.001) / 2) / sqrt(N) = 1.9495 / sqrt(N) (4.8e-4 at N = 2^24).
   std::sort(all.begin(), all.end());
   double D = 0;
   for (std::size_t k = 0; k < all.size();) {
@@ -315,7 +322,7 @@ TEST_CASE("the noise is N(0, 1) on 2^24 draws: moments, KS distance, tails", "[n
 
 TEST_CASE("no correlation between coordinates, Box-Muller partners, workers, seeds", "[noise]") {
   // Pearson correlations over M pairs: sd 1/sqrt(M) when independent; bound 6 sd.
-  const Index d = Index(1) << 22;
+  const Index d = kStatCoords;
   const auto a = draws(31, 0, d);
   const auto lagged = [&](const std::vector<float>& z, Index lag, bool squares) {
     std::vector<double> x, y;

@@ -1,0 +1,24 @@
+// Whether the tests are built with AddressSanitizer or ThreadSanitizer
+// (scripts/sanitize.sh). A sanitized build runs every test, but the few that
+// repeat the same code over large inputs (the rule-versus-reference grids,
+// the noise statistics) use a smaller grid there: the sanitizers look for
+// memory and threading errors, which the SIMD and tile edges and odd/even n
+// expose as well as the largest sizes do, and the plain build (which CI runs
+// first) covers the whole grid.
+#pragma once
+
+namespace robustagg_test {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
+}  // namespace robustagg_test

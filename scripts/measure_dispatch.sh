@@ -4,14 +4,17 @@
 # docs/performance.md:
 #  - bench_dispatch from a build without -march (every architecture forced in
 #    turn, and "auto") and from a build with CMAKE_CXX_FLAGS=-march=native,
-#    run one after the other, medians of the repetitions;
+#    the two binaries alternated for ROUNDS rounds (default 3: one pass of a
+#    binary can swing by 1.6x on a shared machine), each figure the median of
+#    the rounds' medians;
 #  - the compile time (g++ -O2 -c, median of 3) of benchmarks/compile/
 #    parse_rule.cpp against the Eigen-only eigen_only.cpp.
-# Usage: bash scripts/measure_dispatch.sh [repetitions]
+# Usage: bash scripts/measure_dispatch.sh [repetitions per round]   (ROUNDS=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-reps=${1:-5}
+reps=${1:-3}
+rounds=${ROUNDS:-3}
 out=build/dispatch-results
 mkdir -p "$out"
 common=(-DCMAKE_BUILD_TYPE=Release -DROBUSTAGG_BUILD_TESTS=OFF -DROBUSTAGG_BUILD_EXAMPLES=OFF
@@ -20,10 +23,13 @@ cmake -S . -B build/dispatch-plain "${common[@]}" >/dev/null
 cmake -S . -B build/dispatch-native "${common[@]}" -DCMAKE_CXX_FLAGS=-march=native >/dev/null
 cmake --build build/dispatch-plain -j "$(nproc)" --target bench_dispatch
 cmake --build build/dispatch-native -j "$(nproc)" --target bench_dispatch
-for flavour in plain native; do
-  build/dispatch-$flavour/benchmarks/bench_dispatch --benchmark_repetitions="$reps" \
-    --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 \
-    --benchmark_out="$out/$flavour.json" --benchmark_out_format=json >&2
+rm -f "$out"/*.json
+for ((round = 1; round <= rounds; ++round)); do
+  for flavour in plain native; do
+    build/dispatch-$flavour/benchmarks/bench_dispatch --benchmark_repetitions="$reps" \
+      --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 \
+      --benchmark_out="$out/$flavour-$round.json" --benchmark_out_format=json >&2
+  done
 done
 times() {  # median of 3 compile times of $1
   for _ in 1 2 3; do
@@ -33,17 +39,21 @@ times() {  # median of 3 compile times of $1
 }
 eigen=$(times benchmarks/compile/eigen_only.cpp)
 probe=$(times benchmarks/compile/parse_rule.cpp)
-/usr/bin/python3 - "$out" "$eigen" "$probe" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
-import json, sys
+/usr/bin/python3 - "$out" "$eigen" "$probe" "$(cut -d' ' -f1-3 /proc/loadavg)" "$rounds" "$reps" <<'PY'
+import glob, json, statistics, sys
 out, eigen, probe, load = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-def medians(path):
-    m = {}
-    for b in json.load(open(path))["benchmarks"]:
-        if b.get("aggregate_name") != "median":
-            continue
-        m[b["run_name"].split("/n:")[0]] = b["seconds"] if "seconds" in b else b["real_time"] / 1e3
-    return m
-plain, native = medians(f"{out}/plain.json"), medians(f"{out}/native.json")
+rounds, reps = int(sys.argv[5]), int(sys.argv[6])
+def medians(flavour):
+    """Per benchmark, the median over the rounds of each round's median."""
+    per = {}
+    for path in sorted(glob.glob(f"{out}/{flavour}-*.json")):
+        for b in json.load(open(path))["benchmarks"]:
+            if b.get("aggregate_name") != "median":
+                continue
+            t = b["seconds"] if "seconds" in b else b["real_time"] / 1e3
+            per.setdefault(b["run_name"].split("/n:")[0], []).append(t)
+    return {k: statistics.median(v) for k, v in per.items()}
+plain, native = medians("plain"), medians("native")
 read = plain.get("BM_ReadPass")
 rows = []
 ORDER = ["median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)", "sign-vote", "mean",
@@ -53,7 +63,9 @@ specs = sorted({k.split("/")[1] for k in plain if k.startswith("BM_Dispatch/")},
                if s in ORDER else 99)
 archs = [k.split("/")[2] for k in plain if k.startswith("BM_Dispatch/median/")]
 lines = ["<!-- dispatch:begin -->", "## Dispatch and compile time (scripts/measure_dispatch.sh)", "",
-         f"n = 15, d = 10^7 floats, all threads; medians of the repetitions. Load average after the run: {load}.",
+         f"n = 15, d = 10^7 floats, all threads. The plain and the native binary alternated {rounds} times "
+         f"({reps} repetitions each); each figure is the median of the rounds' medians. "
+         f"Load average after the run: {load}.",
          "Times in ms; ratios are to the plain build's `auto` (what a plain -O2 consumer runs).", "",
          "| rule | " + " | ".join(f"plain, {a}" for a in archs) + " | -march=native, auto | native / plain auto | sse2 / plain auto |",
          "|---|" + "---|" * (len(archs) + 3)]

@@ -42,6 +42,19 @@ def load_bench(paths):
     return out, contexts
 
 
+def write_block(path, begin, end, block):
+    """Replaces the text from `begin` to `end` (markers included) in the file at
+    `path` with `block` (which holds both markers), or appends it."""
+    import os
+    doc = open(path).read() if os.path.exists(path) else ""
+    if begin in doc and end in doc:
+        doc = doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
+    else:
+        doc = doc.rstrip() + "\n\n" + block + "\n"
+    with open(path, "w") as fh:
+        fh.write(doc)
+
+
 def fmt_ms(s):
     if s is None:
         return "–"

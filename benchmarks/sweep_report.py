@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import load_bench  # noqa: E402
+from report import load_bench, write_block  # noqa: E402
 
 BEGIN, END = "<!-- sweep:begin -->", "<!-- sweep:end -->"
 RULES = [("BM_Mean", "mean"), ("BM_Median", "median"), ("BM_TrimmedMean", "trimmed mean"),
@@ -83,13 +83,7 @@ def main():
                      (f"{tch * 1e3:.0f}" if tch else "–") + " |")
     lines += ["", "![time over the read pass against n](figures/" + os.path.basename(args.figure) + ")", END]
     block = "\n".join(lines)
-    doc = open(args.doc).read() if os.path.exists(args.doc) else ""
-    if BEGIN in doc and END in doc:
-        doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END):]
-    else:
-        doc = doc.rstrip() + "\n\n" + block + "\n"
-    with open(args.doc, "w") as fh:
-        fh.write(doc)
+    write_block(args.doc, BEGIN, END, block)
     print(block)
 
     try:

@@ -28,6 +28,8 @@ cmake --build "$root/build" -j "$(nproc)"
   --benchmark_min_time=0.1 --benchmark_out="$root/results.json" --benchmark_out_format=json >&2
 /usr/bin/python3 - "$root/results.json" "$(git rev-parse --short "$rev")" \
   "$(git rev-parse --short HEAD)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import sys; sys.path.insert(0, "benchmarks")
+from report import write_block
 import json, re, sys
 path, rev, head, load = sys.argv[1:5]
 med = {}
@@ -64,9 +66,6 @@ for r in rules:
     lines.append(f"| {r} | " + " | ".join(cells) + " |")
 lines += ["", f"Largest ratio: {worst[0]:.2f} ({worst[1]}, n = {worst[2]}).", "<!-- before-after:end -->"]
 block = "\n".join(lines)
-doc = open("docs/performance.md").read()
-b, e = "<!-- before-after:begin -->", "<!-- before-after:end -->"
-doc = doc[:doc.index(b)] + block + doc[doc.index(e) + len(e):] if b in doc and e in doc else doc.rstrip() + "\n\n" + block + "\n"
-open("docs/performance.md", "w").write(doc)
+write_block("docs/performance.md", "<!-- before-after:begin -->", "<!-- before-after:end -->", block)
 print(block)
 PY

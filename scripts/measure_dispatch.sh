@@ -40,6 +40,8 @@ times() {  # median of 3 compile times of $1
 eigen=$(times benchmarks/compile/eigen_only.cpp)
 probe=$(times benchmarks/compile/parse_rule.cpp)
 /usr/bin/python3 - "$out" "$eigen" "$probe" "$(cut -d' ' -f1-3 /proc/loadavg)" "$rounds" "$reps" <<'PY'
+import sys; sys.path.insert(0, "benchmarks")
+from report import write_block
 import glob, json, statistics, sys
 out, eigen, probe, load = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 rounds, reps = int(sys.argv[5]), int(sys.argv[6])
@@ -82,9 +84,6 @@ lines += ["", f"Compile time, `g++ -O2 -c`, median of 3: `benchmarks/compile/par
           f"`parse_rule`) {probe:.1f} s, the Eigen-only `eigen_only.cpp` {eigen:.1f} s: **{probe / eigen:.1f}×** "
           "(goal ≤ 3×; before the kernels moved into the library: 23–27 s, ~13×).", "<!-- dispatch:end -->"]
 block = "\n".join(lines)
-doc = open("docs/performance.md").read()
-b, e = "<!-- dispatch:begin -->", "<!-- dispatch:end -->"
-doc = doc[:doc.index(b)] + block + doc[doc.index(e) + len(e):] if b in doc and e in doc else doc.rstrip() + "\n\n" + block + "\n"
-open("docs/performance.md", "w").write(doc)
+write_block("docs/performance.md", "<!-- dispatch:begin -->", "<!-- dispatch:end -->", block)
 print(block)
 PY

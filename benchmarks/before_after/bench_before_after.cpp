@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -81,12 +82,14 @@ int main(int argc, char** argv) {
   before_set_threads(1);
   const std::vector<Index> rows = {3, 5, 7, 11, 15, 16, 31, 32, 33, 51, 64, 101, 128, 255, 256, 257, 401};
   std::vector<std::unique_ptr<Input>> inputs;
+  std::vector<void*> old_rules;  // the before side's handles, freed at the end
   for (Index n : rows) {
     inputs.push_back(std::make_unique<Input>(n, kValues / n));
     const Input* in = inputs.back().get();
     for (const std::string& spec : specs_for(n)) {
       void* old = before_make(spec.c_str());
       if (old == nullptr) return 1;
+      old_rules.push_back(old);
       auto now = std::make_shared<ra::Aggregator<ra::AnyRule>>(ra::parse_rule(spec));
       std::vector<float> a(std::size_t(in->d)), b(std::size_t(in->d));
       const auto view = ra::RowsView<float>::strided(in->data, in->n, in->d, in->d);
@@ -112,5 +115,6 @@ int main(int argc, char** argv) {
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  for (void* old : old_rules) before_free(old);
   return 0;
 }

@@ -32,6 +32,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 import numpy as np
 import torch
@@ -200,6 +201,29 @@ def spawned(rank, world, args, init_method):
             sys.exit(1)
 
 
+def wait_for_ranks(procs, grace=30.0):
+    """Waits for every rank. Once one has failed, the others get `grace`
+    seconds to end with their own message (a rank that fails tells the others,
+    so they all end) before they are terminated. Returns the lowest failed
+    rank, or None. (torch's ProcessContext.join terminates the others at the
+    first failure it sees, so which rank it names, and which messages are
+    printed, depend on timing.)"""
+    from multiprocessing.connection import wait
+    pending = list(procs)
+    while pending and not any(p.exitcode not in (None, 0) for p in procs):
+        wait([p.sentinel for p in pending])
+        pending = [p for p in pending if p.exitcode is None]
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+            p.join()
+    failed = [rank for rank, p in enumerate(procs) if p.exitcode != 0]
+    return failed[0] if failed else None
+
+
 def main():
     args = parse_args()
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # torchrun
@@ -216,14 +240,14 @@ def main():
         init_method = "file://" + os.path.join(tmp, "rendezvous")
         ctx = mp.start_processes(spawned, args=(world, args, init_method), nprocs=world,
                                  join=False, start_method="fork")
-        try:
-            while not ctx.join():
-                pass
-        except mp.ProcessExitedException as e:
-            sys.exit(f"torch_distributed_ps.py: rank {e.error_index} failed (exit code "
-                     f"{e.exit_code}; its message is above)")
-        except mp.ProcessRaisedException as e:
-            sys.exit(f"torch_distributed_ps.py: rank {e.error_index} raised:\n{e}")
+        failed = wait_for_ranks(ctx.processes)
+        if failed is not None:
+            # a Python exception in a rank: torch's wrapper queued its traceback
+            if not ctx.error_queues[failed].empty():
+                sys.exit(f"torch_distributed_ps.py: rank {failed} raised:\n"
+                         f"{ctx.error_queues[failed].get()}")
+            sys.exit(f"torch_distributed_ps.py: rank {failed} failed (exit code "
+                     f"{ctx.processes[failed].exitcode}; its message is above)")
 
 
 if __name__ == "__main__":

@@ -248,8 +248,10 @@ void check_overlap(const Input<T>& in, const py::array& o, Index d, const char* 
 /// A rule with a workspace and a lock (one Python Aggregator may be called
 /// from several threads; calls on it run one at a time).
 struct Runner {
-  AnyRule rule;
-  robustagg::Workspace ws;
+  explicit Runner(AnyRule rule) : agg(std::move(rule)) {}
+  // The C++ Aggregator: its workspace, and the previous output that a
+  // warm-started centered clipping starts from.
+  robustagg::Aggregator<AnyRule> agg;
   std::mutex lock;
   std::vector<robustagg::StageReport> report;
 };
@@ -267,8 +269,9 @@ py::object run_typed(const Shape& s, Runner& r, const py::object& out, const cha
   {
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> guard(r.lock);
-    robustagg::aggregate(in.view, r.rule, dst, r.ws);
-    r.report = r.ws.report();
+    robustagg::detail::check_pointers(in.view, static_cast<const T*>(dst));
+    r.agg(in.view, dst);
+    r.report = r.agg.workspace().report();
   }
   return std::move(o);
 }
@@ -287,7 +290,7 @@ struct PyRule {
 
 struct PyAggregator {
   Runner runner;
-  explicit PyAggregator(const PyRule& r) { runner.rule = r.rule; }
+  explicit PyAggregator(const PyRule& r) : runner(r.rule) {}
 };
 
 py::list report_list(const std::vector<robustagg::StageReport>& rep) {
@@ -397,8 +400,7 @@ PYBIND11_MODULE(_robustagg, m) {
   }, "The rule catalogue as (name, parameters, requirement, summary) tuples.");
 
   m.def("_aggregate", [](const py::object& g, const PyRule& rule, const py::object& out) {
-    Runner r;
-    r.rule = rule.rule;
+    Runner r(rule.rule);
     return run(g, r, out, "robustagg.aggregate");
   }, py::arg("gradients"), py::arg("rule"), py::arg("out") = py::none());
 
@@ -419,7 +421,7 @@ PYBIND11_MODULE(_robustagg, m) {
       .def_property_readonly("workspace_bytes", [](PyAggregator& a) {
         py::gil_scoped_release release;
         std::lock_guard<std::mutex> guard(a.runner.lock);
-        return a.runner.ws.capacity_bytes();
+        return a.runner.agg.workspace().capacity_bytes();
       });
 
   m.def("_time_cpp", [](const py::object& g, const PyRule& rule, int repeats, bool fresh) {

@@ -30,10 +30,6 @@ void check_pointers(const RowsView<T>& g, const T* out) {
   if (!out && g.cols() > 0) fail("aggregate: the output pointer is null (d = ", g.cols(), ")");
 }
 
-/// Workspace slot of the one copy of an input whose rows cannot be viewed in
-/// place (with_rows_view).
-inline constexpr std::size_t kSlotInputCopy = 63;
-
 }  // namespace detail
 
 /// Validates and runs `rule` on a view, writing d values to `out`.
@@ -72,7 +68,7 @@ void aggregate(const Eigen::MatrixBase<Derived>& gradients, const Rule& rule,
                Vector<typename Derived::Scalar>& out, Workspace& workspace) {
   static_assert(is_rule_v<Rule>, "robustagg::aggregate: not a rule type");
   using T = typename Derived::Scalar;
-  detail::with_rows_view(gradients, workspace.child(detail::kSlotInputCopy), [&](const RowsView<T>& view) {
+  detail::with_rows_view(gradients, workspace, [&](const RowsView<T>& view) {
     rule.validate(view.rows(), view.cols());
     if (out.size() != view.cols()) out.resize(view.cols());
     workspace.report().clear();

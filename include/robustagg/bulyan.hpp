@@ -19,11 +19,15 @@ namespace robustagg {
 
 namespace detail {
 
-inline constexpr std::size_t kSlotAlive = 6;
-inline constexpr std::size_t kSlotPicked = 7;
-inline constexpr std::size_t kSlotBulyanSorted = 12;
-inline constexpr std::size_t kSlotBulyanIndex = 13;
-inline constexpr std::size_t kSlotBulyanPickedIndex = 14;
+// Workspace keys (workspace.hpp) of this header.
+struct BulyanSorted {};
+struct BulyanIndex {};
+struct BulyanAlive {};
+struct BulyanDistances {};
+struct BulyanPickedIndex {};
+struct BulyanPicked {};
+
+
 
 /// Bulyan's step 1 on the n x n distance matrix D: picked[r], r < theta, is
 /// the row chosen in round r by Krum over the rows not picked before (a
@@ -44,9 +48,9 @@ inline constexpr std::size_t kSlotBulyanPickedIndex = 14;
 inline void bulyan_select(const double* D, Index n, Index f, Index theta, Index* picked,
                           Workspace& ws, double* scores = nullptr) {
   const Index m = n - 1;  // entries per sorted list
-  double* sorted = ws.get<double>(kSlotBulyanSorted, std::size_t(n * std::max<Index>(m, 1)));
-  std::int32_t* index = ws.get<std::int32_t>(kSlotBulyanIndex, std::size_t(n * std::max<Index>(m, 1)));
-  unsigned char* alive = ws.get<unsigned char>(kSlotAlive, std::size_t(n));
+  double* sorted = ws.get<detail::Key<detail::BulyanSorted, double>>(std::size_t(n * std::max<Index>(m, 1)));
+  std::int32_t* index = ws.get<detail::Key<detail::BulyanIndex, std::int32_t>>(std::size_t(n * std::max<Index>(m, 1)));
+  unsigned char* alive = ws.get<detail::Key<detail::BulyanAlive, unsigned char>>(std::size_t(n));
   for (Index i = 0; i < n; ++i) {
     std::int32_t* idx = index + i * m;
     const double* row = D + i * n;
@@ -141,9 +145,9 @@ struct Bulyan {
     const Index n = g.rows();
     const Index theta = n - 2 * Index(f);
     const Index beta = theta - 2 * Index(f);
-    double* D = ws.get<double>(kSlotDistances, std::size_t(n * n));
-    Index* index = ws.get<Index>(kSlotBulyanPickedIndex, std::size_t(theta));
-    const T** picked = ws.get<const T*>(kSlotPicked, std::size_t(theta));
+    double* D = ws.get<detail::Key<detail::BulyanDistances, double>>(std::size_t(n * n));
+    Index* index = ws.get<detail::Key<detail::BulyanPickedIndex, Index>>(std::size_t(theta));
+    const T** picked = ws.get<detail::Key<detail::BulyanPicked, const T*>>(std::size_t(theta));
     pairwise_sq_distances(g, D, ws);
     bulyan_select(D, n, Index(f), theta, index, ws);
     for (Index r = 0; r < theta; ++r) picked[r] = g.row(index[r]);

@@ -18,11 +18,22 @@
 namespace robustagg {
 
 namespace detail {
-inline constexpr std::size_t kSlotCafVectors = 146;
-inline constexpr std::size_t kSlotCafKept = 147;
-inline constexpr std::size_t kSlotCafProjections = 148;
-inline constexpr std::size_t kSlotCafIndex = 149;
-inline constexpr std::size_t kSlotCafRootP = 150;
+
+// Workspace keys (workspace.hpp) of this header.
+struct CafRowFinite {};
+struct CafRowPtrs {};
+struct CafRowWeights {};
+struct CafKept {};
+struct CafSubsetDistances {};
+struct CafIndex {};
+struct CafSubsetGram {};
+struct CafVectors {};
+struct CafSubsetScratch {};
+struct CafRowDist {};
+struct CafRootP {};
+struct CafProjections {};
+struct CafCentreA {};
+
 }  // namespace detail
 
 /// caf(f): weights c_i = 1 for the finite rows (0 for a row holding a
@@ -55,28 +66,28 @@ struct Caf {
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
     using namespace detail;
     const Index n = g.rows(), d = g.cols();
-    unsigned char* ok = ws.get<unsigned char>(kSlotRowFinite, std::size_t(n));
-    const T** rows = ws.get<const T*>(kSlotRowPtrs, std::size_t(n));
+    unsigned char* ok = ws.get<detail::Key<detail::CafRowFinite, unsigned char>>(std::size_t(n));
+    const T** rows = ws.get<detail::Key<detail::CafRowPtrs, const T*>>(std::size_t(n));
     const Index m = finite_rows(g, ok, rows, ws);
     if (m == 0) {
       std::fill(out, out + d, std::numeric_limits<T>::quiet_NaN());
       return;
     }
-    double* c = ws.get<double>(kSlotRowWeights, std::size_t(m));
-    double* kept = ws.get<double>(kSlotCafKept, std::size_t(m));
+    double* c = ws.get<detail::Key<detail::CafRowWeights, double>>(std::size_t(m));
+    double* kept = ws.get<detail::Key<detail::CafKept, double>>(std::size_t(m));
     std::fill(c, c + m, 1.0);
     std::fill(kept, kept + m, 1.0);
     double total = double(m);
     if (total > double(n - 2 * Index(f))) {
-      double* D = ws.get<double>(kSlotSubsetDistances, std::size_t(n * n));
-      Index* idx = ws.get<Index>(kSlotCafIndex, std::size_t(m));
-      double* K = ws.get<double>(kSlotSubsetGram, std::size_t(m * m));
-      double* M = ws.get<double>(kSlotCafVectors, std::size_t(2 * m * m));
+      double* D = ws.get<detail::Key<detail::CafSubsetDistances, double>>(std::size_t(n * n));
+      Index* idx = ws.get<detail::Key<detail::CafIndex, Index>>(std::size_t(m));
+      double* K = ws.get<detail::Key<detail::CafSubsetGram, double>>(std::size_t(m * m));
+      double* M = ws.get<detail::Key<detail::CafVectors, double>>(std::size_t(2 * m * m));
       double* V = M + m * m;
-      double* r = ws.get<double>(kSlotSubsetScratch, std::size_t(m));
-      double* p = ws.get<double>(kSlotRowDist, std::size_t(m));
-      double* root = ws.get<double>(kSlotCafRootP, std::size_t(m));
-      double* tau = ws.get<double>(kSlotCafProjections, std::size_t(m));
+      double* r = ws.get<detail::Key<detail::CafSubsetScratch, double>>(std::size_t(m));
+      double* p = ws.get<detail::Key<detail::CafRowDist, double>>(std::size_t(m));
+      double* root = ws.get<detail::Key<detail::CafRootP, double>>(std::size_t(m));
+      double* tau = ws.get<detail::Key<detail::CafProjections, double>>(std::size_t(m));
       pairwise_sq_distances(g, D, ws);
       for (Index i = 0, a = 0; i < n; ++i)
         if (ok[i]) idx[a++] = i;
@@ -120,7 +131,7 @@ struct Caf {
     }
     double kept_total = 0.0;
     for (Index a = 0; a < m; ++a) kept_total += kept[a];
-    double* z = ws.get<double>(kSlotCentreA, std::size_t(d));
+    double* z = ws.get<detail::Key<detail::CafCentreA, double>>(std::size_t(d));
     WeightedStep step;
     step.weights = kept;
     step.divisor = kept_total;

@@ -16,6 +16,17 @@
 
 namespace robustagg {
 
+namespace detail {
+// Workspace keys (workspace.hpp) of this header.
+struct CenteredClippingRowFinite {};
+struct CenteredClippingRowPtrs {};
+struct CenteredClippingCentreA {};
+struct CenteredClippingCentreB {};
+struct CenteredClippingRowDist {};
+struct CenteredClippingRowWeights {};
+
+}  // namespace detail
+
 /// centered-clipping(tau, iterations=1): from a start v_0,
 ///   v_{l+1} = v_l + (1/n) sum_i c_i (x_i - v_l),
 ///   c_i = min(1, tau / ||x_i - v_l||) (1 when the distance is 0),
@@ -67,11 +78,11 @@ struct CenteredClipping {
     const Index n = g.rows(), d = g.cols();
     if (start && !all_finite(start, d))
       fail(spec(), ": the start vector holds a non-finite value");
-    unsigned char* ok = ws.get<unsigned char>(kSlotRowFinite, std::size_t(n));
-    const T** rows = ws.get<const T*>(kSlotRowPtrs, std::size_t(n));
+    unsigned char* ok = ws.get<detail::Key<detail::CenteredClippingRowFinite, unsigned char>>(std::size_t(n));
+    const T** rows = ws.get<detail::Key<detail::CenteredClippingRowPtrs, const T*>>(std::size_t(n));
     const Index m = finite_rows(g, ok, rows, ws);
-    double* v = ws.get<double>(kSlotCentreA, std::size_t(d));
-    double* v_next = ws.get<double>(kSlotCentreB, std::size_t(d));
+    double* v = ws.get<detail::Key<detail::CenteredClippingCentreA, double>>(std::size_t(d));
+    double* v_next = ws.get<detail::Key<detail::CenteredClippingCentreB, double>>(std::size_t(d));
     if (start) {
       to_double(v, start, d);
     } else {
@@ -86,8 +97,8 @@ struct CenteredClipping {
       from_double(out, v, d);
       return;
     }
-    double* dist = ws.get<double>(kSlotRowDist, std::size_t(m));
-    double* c = ws.get<double>(kSlotRowWeights, std::size_t(m));
+    double* dist = ws.get<detail::Key<detail::CenteredClippingRowDist, double>>(std::size_t(m));
+    double* c = ws.get<detail::Key<detail::CenteredClippingRowWeights, double>>(std::size_t(m));
     sq_distances_to(rows, m, v, d, dist, ws);
     for (int l = 0; l < iterations; ++l) {
       for (Index i = 0; i < m; ++i) {

@@ -45,10 +45,10 @@ inline Index effective_f(Index q, Index r) {
 
 namespace detail {
 
-// Workspace slots of the DETOX stages (both may share one workspace).
-inline constexpr std::size_t kSlotVoteRows = 0;
-inline constexpr std::size_t kSlotBucketRows = 1;
-inline constexpr std::size_t kSlotBucketOut = 2;
+// Workspace keys of the DETOX stages (both may share one workspace).
+struct VoteWinners {};
+struct BucketsRows {};
+struct BucketsMeans {};
 
 /// One pass over rows x and y: whether they are bitwise equal, and whether x
 /// holds a NaN. SIMD (kernels.hpp), in blocks of 1024 values; it stops at the
@@ -154,7 +154,7 @@ struct MajorityVote {
     const Index p = g.rows();
     const Index d = g.cols();
     const Index groups = p / r;
-    const T** winners = ws.get<const T*>(detail::kSlotVoteRows, std::size_t(groups));
+    const T** winners = ws.get<detail::Key<detail::VoteWinners, const T*>>(std::size_t(groups));
     report.emplace_back();
     StageReport& rep = report.back();
     rep.stage = "vote(r=" + std::to_string(r) + ")";  // short: no heap allocation
@@ -232,15 +232,15 @@ struct Buckets {
   RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
     const Index n = g.rows();
     const Index d = g.cols();
-    const T** rows = ws.get<const T*>(detail::kSlotBucketRows, std::size_t(n));
-    T* out = ws.get<T>(detail::kSlotBucketOut, std::size_t(k * d));
+    const T** rows = ws.get<detail::Key<detail::BucketsRows, const T*>>(std::size_t(n));
+    T* out = ws.get<detail::Key<detail::BucketsMeans, T>>(std::size_t(k * d));
     for (Index i = 0; i < n; ++i) rows[i] = g.row(i);
     if (seed) detail::seeded_shuffle(rows, n, *seed);
     report.emplace_back();
     report.back().stage = "buckets(k=" + std::to_string(k) + ")";
     report.back().rows_in = n;
     report.back().rows_out = k;
-    Workspace& child = ws.child(detail::kChildInner);
+    Workspace& child = ws.child<detail::InnerRule>();
     for (Index b = 0; b < k; ++b) {
       const RowsView<T> bucket =
           RowsView<T>::from_rows(rows + bucket_begin(n, k, b), bucket_size(n, k, b), d);
@@ -345,10 +345,10 @@ struct Detox {
         post_vote_fail(ws, groups, w, why);
       }
       const RowsView<T> means = Buckets(buckets, inner, seed).template apply<T>(winners, ws, ws.report());
-      detail::run_nested(outer, means, out, ws.child(detail::kChildOuter), ws.report());
+      detail::run_nested(outer, means, out, ws.child<detail::OuterRule>(), ws.report());
     } else {
       if (w < outer.min_rows()) post_vote_fail(ws, groups, w, message_of(outer, w, g.cols(), ""));
-      detail::run_nested(outer, winners, out, ws.child(detail::kChildOuter), ws.report());
+      detail::run_nested(outer, winners, out, ws.child<detail::OuterRule>(), ws.report());
     }
   }
 

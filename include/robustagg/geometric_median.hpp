@@ -17,6 +17,17 @@
 
 namespace robustagg {
 
+namespace detail {
+// Workspace keys (workspace.hpp) of this header.
+struct GeoMedianRowFinite {};
+struct GeoMedianRowPtrs {};
+struct GeoMedianRowDist {};
+struct GeoMedianRowWeights {};
+struct GeoMedianCentreA {};
+struct GeoMedianCentreB {};
+
+}  // namespace detail
+
 /// geometric-median(iterations=64, nu=1e-6, tolerance=1e-7): smoothed
 /// Weiszfeld over the finite rows (a row holding any non-finite value is left
 /// out). z_0 = their coordinate-wise median (as the median rule returns it,
@@ -59,17 +70,17 @@ struct GeometricMedian {
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
     using namespace detail;
     const Index n = g.rows(), d = g.cols();
-    unsigned char* ok = ws.get<unsigned char>(kSlotRowFinite, std::size_t(n));
-    const T** rows = ws.get<const T*>(kSlotRowPtrs, std::size_t(n));
+    unsigned char* ok = ws.get<detail::Key<detail::GeoMedianRowFinite, unsigned char>>(std::size_t(n));
+    const T** rows = ws.get<detail::Key<detail::GeoMedianRowPtrs, const T*>>(std::size_t(n));
     const Index m = finite_rows(g, ok, rows, ws);
     if (m == 0) {
       std::fill(out, out + d, std::numeric_limits<T>::quiet_NaN());
       return;
     }
-    double* dist = ws.get<double>(kSlotRowDist, std::size_t(m));
-    double* w = ws.get<double>(kSlotRowWeights, std::size_t(m));
-    double* z = ws.get<double>(kSlotCentreA, std::size_t(d));
-    double* z_next = ws.get<double>(kSlotCentreB, std::size_t(d));
+    double* dist = ws.get<detail::Key<detail::GeoMedianRowDist, double>>(std::size_t(m));
+    double* w = ws.get<detail::Key<detail::GeoMedianRowWeights, double>>(std::size_t(m));
+    double* z = ws.get<detail::Key<detail::GeoMedianCentreA, double>>(std::size_t(d));
+    double* z_next = ws.get<detail::Key<detail::GeoMedianCentreB, double>>(std::size_t(d));
     const RowsView<T> fin = RowsView<T>::from_rows(rows, m, d);
     coordinate_median(fin, out, ws, AsSent{});
     to_double(z, out, d);

@@ -16,10 +16,14 @@ namespace robustagg {
 
 namespace detail {
 
-inline constexpr std::size_t kSlotDistances = 2;
-inline constexpr std::size_t kSlotScores = 3;
-inline constexpr std::size_t kSlotScratch = 4;
-inline constexpr std::size_t kSlotOrder = 5;
+// Workspace keys (workspace.hpp) of this header.
+struct KrumDistances {};
+struct KrumScores {};
+struct KrumScratch {};
+struct KrumOrder {};
+struct MultiKrumRows {};
+
+
 
 /// Krum scores of all n rows: score(i) = sum of the n-f-2 smallest squared
 /// distances from row i to the others. Returns the scores array (n doubles in
@@ -27,9 +31,9 @@ inline constexpr std::size_t kSlotOrder = 5;
 template <class T>
 const double* krum_scores(const RowsView<T>& g, int f, Workspace& ws) {
   const Index n = g.rows();
-  double* D = ws.get<double>(kSlotDistances, std::size_t(n * n));
-  double* scores = ws.get<double>(kSlotScores, std::size_t(n));
-  double* scratch = ws.get<double>(kSlotScratch, std::size_t(n));
+  double* D = ws.get<detail::Key<detail::KrumDistances, double>>(std::size_t(n * n));
+  double* scores = ws.get<detail::Key<detail::KrumScores, double>>(std::size_t(n));
+  double* scratch = ws.get<detail::Key<detail::KrumScratch, double>>(std::size_t(n));
   pairwise_sq_distances(g, D, ws);
   for (Index i = 0; i < n; ++i) scores[i] = krum_score(D, n, i, n - f - 2, nullptr, scratch);
   return scores;
@@ -37,7 +41,7 @@ const double* krum_scores(const RowsView<T>& g, int f, Workspace& ws) {
 
 /// Row indices ordered by (score, index): ties go to the lowest index.
 inline Index* rank_by_score(const double* scores, Index n, Workspace& ws) {
-  Index* order = ws.get<Index>(kSlotOrder, std::size_t(n));
+  Index* order = ws.get<detail::Key<detail::KrumOrder, Index>>(std::size_t(n));
   std::iota(order, order + n, Index(0));
   // std::sort with the index as tie-break: the stable order, without
   // stable_sort's temporary buffer (steady state allocates nothing).
@@ -101,7 +105,7 @@ struct MultiKrum {
     const Index k = selected(n);
     const double* scores = detail::krum_scores(g, f, ws);
     const Index* order = detail::rank_by_score(scores, n, ws);
-    const T** rows = ws.get<const T*>(detail::kSlotScratch, std::size_t(k));
+    const T** rows = ws.get<detail::Key<detail::MultiKrumRows, const T*>>(std::size_t(k));
     for (Index s = 0; s < k; ++s) rows[s] = g.row(order[s]);  // rank order, as summed
     detail::mean_rows(RowsView<T>::from_rows(rows, k, g.cols()), out, ws);
   }

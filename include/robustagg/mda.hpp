@@ -17,12 +17,13 @@ namespace robustagg {
 
 namespace detail {
 
-inline constexpr std::size_t kSlotSubsetDistances = 140;
-inline constexpr std::size_t kSlotSubsetCurrent = 141;
-inline constexpr std::size_t kSlotSubsetBest = 142;
-inline constexpr std::size_t kSlotSubsetGram = 143;
-inline constexpr std::size_t kSlotSubsetScratch = 144;
-inline constexpr std::size_t kSlotSubsetRows = 145;
+// Workspace keys (workspace.hpp) of this header.
+struct MdaSubsetRows {};
+struct MdaSubsetDistances {};
+struct MdaSubsetCurrent {};
+struct MdaSubsetBest {};
+
+
 
 /// Depth-first search over the m-subsets of [0, n) in lexicographic order of
 /// their sorted index tuples, for the smallest diameter max_{a,b in S} D_ab.
@@ -59,7 +60,7 @@ struct DiameterSearch {
 /// The mean (double, rows in index order) of rows idx[0, m) of g.
 template <class T>
 void mean_of_rows(const RowsView<T>& g, const Index* idx, Index m, T* out, Workspace& ws) {
-  const T** rows = ws.get<const T*>(kSlotSubsetRows, std::size_t(m));
+  const T** rows = ws.get<detail::Key<detail::MdaSubsetRows, const T*>>(std::size_t(m));
   for (Index a = 0; a < m; ++a) rows[a] = g.row(idx[a]);
   mean_rows(RowsView<T>::from_rows(rows, m, g.cols()), out, ws);
 }
@@ -89,9 +90,9 @@ struct Mda {
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
     using namespace detail;
     const Index n = g.rows(), m = n - Index(f);
-    double* D = ws.get<double>(kSlotSubsetDistances, std::size_t(n * n));
-    Index* current = ws.get<Index>(kSlotSubsetCurrent, std::size_t(m));
-    Index* best = ws.get<Index>(kSlotSubsetBest, std::size_t(m));
+    double* D = ws.get<detail::Key<detail::MdaSubsetDistances, double>>(std::size_t(n * n));
+    Index* current = ws.get<detail::Key<detail::MdaSubsetCurrent, Index>>(std::size_t(m));
+    Index* best = ws.get<detail::Key<detail::MdaSubsetBest, Index>>(std::size_t(m));
     pairwise_sq_distances(g, D, ws);
     DiameterSearch search{D, n, m, current, best};
     search.run();

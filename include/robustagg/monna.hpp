@@ -18,6 +18,13 @@
 
 namespace robustagg {
 
+namespace detail {
+// Workspace keys (workspace.hpp) of this header.
+struct MonnaSubsetDistances {};
+struct MonnaSubsetCurrent {};
+
+}  // namespace detail
+
 /// monna(f, trusted=t): the mean (double, rows in index order) of the n - f
 /// rows closest to row t: row t itself first, then the others by (squared
 /// distance to row t, index). A row holding a non-finite value is at infinite
@@ -46,8 +53,8 @@ struct Monna {
       std::fill(out, out + d, std::numeric_limits<T>::quiet_NaN());
       return;
     }
-    double* D = ws.get<double>(kSlotSubsetDistances, std::size_t(n * n));
-    Index* order = ws.get<Index>(kSlotSubsetCurrent, std::size_t(n));
+    double* D = ws.get<detail::Key<detail::MonnaSubsetDistances, double>>(std::size_t(n * n));
+    Index* order = ws.get<detail::Key<detail::MonnaSubsetCurrent, Index>>(std::size_t(n));
     pairwise_sq_distances(g, D, ws);
     const double* Dt = D + t * n;
     std::iota(order, order + n, Index(0));

@@ -16,6 +16,16 @@
 
 namespace robustagg {
 
+namespace detail {
+// Workspace keys (workspace.hpp) of this header.
+struct SmeaSubsetDistances {};
+struct SmeaSubsetCurrent {};
+struct SmeaSubsetBest {};
+struct SmeaSubsetGram {};
+struct SmeaSubsetScratch {};
+
+}  // namespace detail
+
 /// smea(f): the subset S of n - f rows whose covariance
 /// (1/|S|) sum_{i in S} (x_i - mu_S)(x_i - mu_S)^T has the smallest top
 /// eigenvalue (ties: the lexicographically smallest sorted index tuple); the
@@ -45,11 +55,11 @@ struct Smea {
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
     using namespace detail;
     const Index n = g.rows(), m = n - Index(f);
-    double* D = ws.get<double>(kSlotSubsetDistances, std::size_t(n * n));
-    Index* s = ws.get<Index>(kSlotSubsetCurrent, std::size_t(m));
-    Index* best = ws.get<Index>(kSlotSubsetBest, std::size_t(m));
-    double* K = ws.get<double>(kSlotSubsetGram, std::size_t(m * m));
-    double* r = ws.get<double>(kSlotSubsetScratch, std::size_t(m));
+    double* D = ws.get<detail::Key<detail::SmeaSubsetDistances, double>>(std::size_t(n * n));
+    Index* s = ws.get<detail::Key<detail::SmeaSubsetCurrent, Index>>(std::size_t(m));
+    Index* best = ws.get<detail::Key<detail::SmeaSubsetBest, Index>>(std::size_t(m));
+    double* K = ws.get<detail::Key<detail::SmeaSubsetGram, double>>(std::size_t(m * m));
+    double* r = ws.get<detail::Key<detail::SmeaSubsetScratch, double>>(std::size_t(m));
     pairwise_sq_distances(g, D, ws);
     constexpr double kInf = std::numeric_limits<double>::infinity();
     double best_value = kInf;

@@ -54,20 +54,28 @@ namespace robustagg {
 
 namespace detail {
 
-// A Composed runs its stage in its workspace and its rule in child 1; DETOX's
-// buckets run their inner rule in child 0.
-inline constexpr std::size_t kChildInner = 0;
-inline constexpr std::size_t kChildOuter = 1;
+// Child workspaces (workspace.hpp): a Composed runs its stage in its
+// workspace and its rule in child<OuterRule>; DETOX's buckets run their inner
+// rule in child<InnerRule>.
+struct InnerRule {};
+struct OuterRule {};
 
-// Workspace slots of the stages in this header (one stage per workspace
-// level, so they share the numbers).
-inline constexpr std::size_t kSlotStageDistances = 64;
-inline constexpr std::size_t kSlotStageOrder = 65;
-inline constexpr std::size_t kSlotStageRows = 66;
-inline constexpr std::size_t kSlotStageValues = 67;
-inline constexpr std::size_t kSlotStageNorms = 68;
-inline constexpr std::size_t kSlotStageSorted = 69;
-inline constexpr std::size_t kSlotStageFinite = 70;
+// Workspace keys of the stages in this header: each stage its own.
+struct ClipRows {};
+struct ClipValues {};
+struct ClipChanged {};
+struct NnmDistances {};
+struct NnmOrder {};
+struct NnmRows {};
+struct NnmValues {};
+struct NnmFinite {};
+struct ArcRows {};
+struct ArcNorms {};
+struct ArcSorted {};
+struct ArcValues {};
+struct ArcFinite {};
+struct BucketingRows {};
+struct BucketingValues {};
 
 template <class T>
 inline bool row_is_finite(const T* x, Index d) {
@@ -235,9 +243,9 @@ struct Clip {
   template <class T>
   RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
     const Index n = g.rows(), d = g.cols();
-    const T** rows = ws.get<const T*>(detail::kSlotStageRows, std::size_t(n));
-    T* values = ws.get<T>(detail::kSlotStageValues, std::size_t(n * d));
-    unsigned char* clipped = ws.get<unsigned char>(detail::kSlotStageNorms, std::size_t(n));
+    const T** rows = ws.get<detail::Key<detail::ClipRows, const T*>>(std::size_t(n));
+    T* values = ws.get<detail::Key<detail::ClipValues, T>>(std::size_t(n * d));
+    unsigned char* clipped = ws.get<detail::Key<detail::ClipChanged, unsigned char>>(std::size_t(n));
     detail::parallel_for(n, detail::stage_threads(n * d, n), [&](Index i, int) {
       const T* x = g.row(i);
       bool finite = true;
@@ -282,11 +290,11 @@ struct Nnm {
   RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
     const Index n = g.rows(), d = g.cols();
     const Index k = n - f;
-    double* D = ws.get<double>(detail::kSlotStageDistances, std::size_t(n * n));
-    Index* order = ws.get<Index>(detail::kSlotStageOrder, std::size_t(n * n));
-    const T** rows = ws.get<const T*>(detail::kSlotStageRows, std::size_t(n + n * k));
-    T* values = ws.get<T>(detail::kSlotStageValues, std::size_t(n * d));
-    unsigned char* finite = ws.get<unsigned char>(detail::kSlotStageNorms, std::size_t(n));
+    double* D = ws.get<detail::Key<detail::NnmDistances, double>>(std::size_t(n * n));
+    Index* order = ws.get<detail::Key<detail::NnmOrder, Index>>(std::size_t(n * n));
+    const T** rows = ws.get<detail::Key<detail::NnmRows, const T*>>(std::size_t(n + n * k));
+    T* values = ws.get<detail::Key<detail::NnmValues, T>>(std::size_t(n * d));
+    unsigned char* finite = ws.get<detail::Key<detail::NnmFinite, unsigned char>>(std::size_t(n));
     detail::pairwise_sq_distances(g, D, ws);
     for (Index i = 0; i < n; ++i) finite[i] = detail::row_is_finite(g.row(i), d);
     const T** nbr = rows + n;  // k neighbour pointers per row
@@ -367,16 +375,16 @@ struct Arc {
   RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
     const Index n = g.rows(), d = g.cols();
     const Index k = clipped_count(n);
-    const T** rows = ws.get<const T*>(detail::kSlotStageRows, std::size_t(n));
-    double* norms = ws.get<double>(detail::kSlotStageNorms, std::size_t(n));
-    double* sorted = ws.get<double>(detail::kSlotStageSorted, std::size_t(n));
+    const T** rows = ws.get<detail::Key<detail::ArcRows, const T*>>(std::size_t(n));
+    double* norms = ws.get<detail::Key<detail::ArcNorms, double>>(std::size_t(n));
+    double* sorted = ws.get<detail::Key<detail::ArcSorted, double>>(std::size_t(n));
     for (Index i = 0; i < n; ++i) rows[i] = g.row(i);
     StageReport& rep = detail::new_report(report, "", n, n);
     detail::set_stage_name(rep, "arc", "f", f);
     if (k <= 0) return RowsView<T>::from_rows(rows, n, d);
-    T* values = ws.get<T>(detail::kSlotStageValues, std::size_t(n * d));
+    T* values = ws.get<detail::Key<detail::ArcValues, T>>(std::size_t(n * d));
     const int threads = detail::stage_threads(n * d, n);
-    unsigned char* finite = ws.get<unsigned char>(detail::kSlotStageFinite, std::size_t(n));
+    unsigned char* finite = ws.get<detail::Key<detail::ArcFinite, unsigned char>>(std::size_t(n));
     detail::parallel_for(n, threads, [&](Index i, int) {
       bool ok = true;
       norms[i] = detail::row_norm(g.row(i), d, &ok);
@@ -436,8 +444,8 @@ struct Bucketing {
   RowsView<T> apply(const RowsView<T>& g, Workspace& ws, std::vector<StageReport>& report) const {
     const Index n = g.rows(), d = g.cols();
     const Index groups = rows_out(n);
-    const T** perm = ws.get<const T*>(detail::kSlotStageRows, std::size_t(n));
-    T* values = ws.get<T>(detail::kSlotStageValues, std::size_t(groups * d));
+    const T** perm = ws.get<detail::Key<detail::BucketingRows, const T*>>(std::size_t(n));
+    T* values = ws.get<detail::Key<detail::BucketingValues, T>>(std::size_t(groups * d));
     for (Index i = 0; i < n; ++i) perm[i] = g.row(i);
     detail::seeded_shuffle(perm, n, seed);
     detail::parallel_for(groups, detail::stage_threads(n * d, groups), [&](Index b, int) {
@@ -451,7 +459,7 @@ struct Bucketing {
 };
 
 /// A stage followed by a rule: a rule. Its stage writes into `ws`, the rule
-/// runs in ws.child(1), and the stage's report and the rule's (if any) go to
+/// runs in ws.child<detail::OuterRule>(), and the stage's report and the rule's (if any) go to
 /// ws.report(). spec() is a parse_rule spec for the stages that have
 /// spec_then ("nnm(f=2, then=krum(f=2))"); for the others (DETOX's vote) it
 /// is for humans ("majority-vote(r=3) | median").
@@ -513,7 +521,7 @@ struct Composed {
       detail::fail(spec(), ": after ", stage.spec(), " ", v.rows(), " of ", stage.rows_out(g.rows()),
                    " rows remain; ", why.empty() ? rule.spec() + " needs more" : why);
     }
-    detail::run_nested(rule, v, out, ws.child(detail::kChildOuter), ws.report());
+    detail::run_nested(rule, v, out, ws.child<detail::OuterRule>(), ws.report());
   }
 };
 

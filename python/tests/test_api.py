@@ -199,3 +199,32 @@ def test_simd_arch_forced_gives_the_same_bits():
         assert r.tobytes() == results[0].tobytes()
     with pytest.raises(ra.Error, match="not an architecture"):
         ra.set_simd_arch("avx9000")
+
+
+def _centered_clipping(x, v, tau, iterations):
+    """The definition (docs/rules.md), in float64 NumPy: v <- v + mean_i c_i (x_i - v),
+    c_i = min(1, tau / ||x_i - v||)."""
+    for _ in range(iterations):
+        diff = x - v
+        norm = np.linalg.norm(diff, axis=1)
+        c = np.where(norm > 0, np.minimum(1.0, tau / np.where(norm > 0, norm, 1.0)), 1.0)
+        v = v + (c[:, None] * diff).sum(axis=0) / x.shape[0]
+    return v
+
+
+def test_aggregator_warm_start_starts_from_the_previous_output():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(9, 40)) + 5.0
+    spec = "centered-clipping(tau=1, iterations=5, warm-start=1)"
+    agg = ra.Aggregator(spec)
+    first = agg(x)
+    # The first call starts from the coordinate-wise median.
+    np.testing.assert_allclose(first, _centered_clipping(x, np.median(x, axis=0), 1.0, 5),
+                               rtol=1e-12, atol=1e-12)
+    second = agg(x)
+    # The second starts from the first output, so it is 5 more iterations of it.
+    np.testing.assert_allclose(second, _centered_clipping(x, first, 1.0, 5), rtol=1e-12, atol=1e-12)
+    assert not np.array_equal(second, first)
+    # robustagg.aggregate keeps no state: every call starts from the median.
+    assert same_bits(ra.aggregate(x, spec), first)
+    assert same_bits(ra.aggregate(x, spec), first)

@@ -41,6 +41,13 @@
 
 namespace robustagg::detail {
 
+// Workspace keys (workspace.hpp) of this header.
+struct CoordinateKeys {};
+struct CoordinateRowPointers {};
+struct CoordinateNetwork {};
+struct CoordinateThreadScratch {};
+
+
 // ---------------------------------------------------------------------------
 // Portable scalar engine.
 
@@ -60,7 +67,6 @@ inline void sort_keys(K* k, Index n) {
 }
 
 /// Workspace slot used by the coordinate engine.
-inline constexpr std::size_t kSlotCoordinateKeys = 0;
 
 /// For every coordinate j: out[j] = reduce(sorted_keys, n), where sorted_keys
 /// holds the n values of coordinate j (after `transform(i, j, x)`) as order
@@ -71,7 +77,7 @@ void sorted_coordinates(const RowsView<T>& g, T* out, Workspace& ws, Transform&&
   using K = key_t<T>;
   const Index n = g.rows();
   const Index d = g.cols();
-  K* keys = ws.get<K>(kSlotCoordinateKeys, std::size_t(n * kCoordinateTile));
+  K* keys = ws.get<detail::Key<detail::CoordinateKeys, K>>(std::size_t(n * kCoordinateTile));
   for_each_tile(d, kCoordinateTile, [&](Index j0, Index j1) {
     const Index w = j1 - j0;
     for (Index i = 0; i < n; ++i) {
@@ -116,12 +122,9 @@ inline constexpr Index kParallelTile = 16384;
 inline constexpr Index kDirectStreams = 16;
 
 /// Bytes of a staging block (all n rows), about one core's L2 on the
-/// development machine (measured setting; define ROBUSTAGG_STAGE_BUDGET to
-/// tune it for another machine).
-#ifndef ROBUSTAGG_STAGE_BUDGET
-#define ROBUSTAGG_STAGE_BUDGET (std::size_t(1) << 20)
-#endif
-inline constexpr std::size_t kStageBudget = ROBUSTAGG_STAGE_BUDGET;
+/// development machine (a measured setting). A fixed constant, not a macro:
+/// the library and its users must agree on it.
+inline constexpr std::size_t kStageBudget = (std::size_t(1) << 20);
 
 /// Coordinates per staging block for n rows: about kStageBudget bytes, a
 /// multiple of kSubTile that divides kParallelTile.
@@ -131,8 +134,6 @@ inline Index staging_length(Index n, std::size_t size) {
   return len;
 }
 
-inline constexpr std::size_t kSlotRowPointers = 8;
-inline constexpr std::size_t kSlotNetwork = 9;
 
 template <class Transform, class T, class = void>
 struct has_block_form : std::false_type {};
@@ -211,7 +212,7 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
                            std::size_t extra_bytes, Sub&& sub) {
   const Index n = g.rows();
   const Index d = g.cols();
-  const T** ptrs = ws.get<const T*>(kSlotRowPointers, std::size_t(n));
+  const T** ptrs = ws.get<detail::Key<detail::CoordinateRowPointers, const T*>>(std::size_t(n));
   for (Index i = 0; i < n; ++i) ptrs[i] = g.row(i);
   constexpr bool kAsSent = std::is_same_v<Transform, AsSent>;
   extra_bytes = (extra_bytes + 63) / 64 * 64;
@@ -228,7 +229,7 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
   const Index lead = kAsSent && !stage ? common_lead<T>(ptrs, n, d) : 0;
   const Index tiles = tile_count(d - lead, kParallelTile);
   const int threads = threads_for(n * d, tiles);
-  const ThreadScratch scratch = thread_scratch(ws, threads, bytes);
+  const ThreadScratch scratch = thread_scratch<CoordinateThreadScratch>(ws, threads, bytes);
   parallel_for(tiles, threads, [&](Index t, int tid) {
     unsigned char* sp = scratch.p[tid];
     const Index j0 = t == 0 ? 0 : lead + t * kParallelTile;
@@ -276,7 +277,7 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
 inline int network_for(Index n, bool median_only, Workspace& ws, Comparator** net) {
   *net = nullptr;
   if (n <= kMaxFixedNetwork || n > kMaxNetworkWires) return 0;
-  *net = ws.get<Comparator>(kSlotNetwork, std::size_t(batcher_size(int(n))));
+  *net = ws.get<detail::Key<detail::CoordinateNetwork, Comparator>>(std::size_t(batcher_size(int(n))));
   int count = batcher_network(int(n), *net);
   if (median_only) count = prune_network(*net, count, int(n - 1) / 2, int(n) / 2 + 1);
   return count;
@@ -328,7 +329,7 @@ void noisy_sign_vote_rows(const RowsView<T>& g, T* out, Workspace& ws, const Tra
 /// Row pointers of g in the workspace.
 template <class T>
 const T* const* row_pointers(const RowsView<T>& g, Workspace& ws) {
-  const T** ptrs = ws.get<const T*>(kSlotRowPointers, std::size_t(g.rows()));
+  const T** ptrs = ws.get<detail::Key<detail::CoordinateRowPointers, const T*>>(std::size_t(g.rows()));
   for (Index i = 0; i < g.rows(); ++i) ptrs[i] = g.row(i);
   return ptrs;
 }

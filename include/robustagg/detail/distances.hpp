@@ -46,9 +46,13 @@
 
 namespace robustagg::detail {
 
-inline constexpr std::size_t kSlotDistanceFinite = 1;
-inline constexpr std::size_t kSlotDistancePartials = 10;
-inline constexpr std::size_t kSlotDistanceRows = 11;
+// Workspace keys (workspace.hpp) of this header.
+struct DistanceFinite {};
+struct DistancePartials {};
+struct DistanceRows {};
+struct DistanceThreadScratch {};
+
+
 
 /// D is n x n row-major (double). D[i][i] = 0, D symmetric. Portable form.
 template <class T>
@@ -57,7 +61,7 @@ void pairwise_sq_distances_scalar(const RowsView<T>& g, double* D, Workspace& ws
   const Index d = g.cols();
   std::fill(D, D + n * n, 0.0);
   // finite[i] accumulates x - x over row i: 0 for finite values, NaN otherwise.
-  double* finite = ws.get<double>(kSlotDistanceFinite, std::size_t(n));
+  double* finite = ws.get<detail::Key<detail::DistanceFinite, double>>(std::size_t(n));
   std::fill(finite, finite + n, 0.0);
   for_each_tile(d, kDistanceTile, [&](Index j0, Index j1) {
     for (Index i = 0; i < n; ++i) {
@@ -87,12 +91,10 @@ void pairwise_sq_distances_scalar(const RowsView<T>& g, double* D, Workspace& ws
 }
 
 /// Bytes of a distance tile (all n rows), about one core's L2 on the
-/// development machine (measured setting; define
-/// ROBUSTAGG_DISTANCE_TILE_BUDGET to tune it).
-#ifndef ROBUSTAGG_DISTANCE_TILE_BUDGET
-#define ROBUSTAGG_DISTANCE_TILE_BUDGET (std::size_t(1) << 20)
-#endif
-inline constexpr std::size_t kDistanceTileBudget = ROBUSTAGG_DISTANCE_TILE_BUDGET;
+/// development machine (a measured setting). A fixed constant, not a macro:
+/// the tile length decides where float runs are summed into double, so the
+/// library and its users must agree on it.
+inline constexpr std::size_t kDistanceTileBudget = (std::size_t(1) << 20);
 
 /// Coordinates per tile of the fast distance engine for n rows: about
 /// kDistanceTileBudget bytes (stays in L2; long sequential row segments read
@@ -123,13 +125,13 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
   const Index tile_len = distance_tile(n, sizeof(T));
   const Index tiles = tile_count(d, tile_len);
   const Index chunks = distance_chunks(n, tiles);
-  double* partials = ws.get<double>(kSlotDistancePartials, std::size_t(chunks * pairs));
-  unsigned char* nonfinite = ws.get<unsigned char>(kSlotDistanceFinite, std::size_t(chunks * n));
-  const T** ptrs = ws.get<const T*>(kSlotDistanceRows, std::size_t(n));
+  double* partials = ws.get<detail::Key<detail::DistancePartials, double>>(std::size_t(chunks * pairs));
+  unsigned char* nonfinite = ws.get<detail::Key<detail::DistanceFinite, unsigned char>>(std::size_t(chunks * n));
+  const T** ptrs = ws.get<detail::Key<detail::DistanceRows, const T*>>(std::size_t(n));
   for (Index i = 0; i < n; ++i) ptrs[i] = g.row(i);
   const int threads = threads_for(n * d, chunks);
   const std::size_t acc_bytes = std::size_t(pairs * L) * sizeof(double);
-  const ThreadScratch scratch = thread_scratch(ws, threads, acc_bytes + std::size_t(n));
+  const ThreadScratch scratch = thread_scratch<DistanceThreadScratch>(ws, threads, acc_bytes + std::size_t(n));
   const KernelSet<T>& k = kernels<T>();
   parallel_for(chunks, threads, [&](Index c, int tid) {
     double* acc = scratch.get<double>(tid);

@@ -4,13 +4,15 @@
 // tile in [0, count); tiles are claimed dynamically, so which thread runs a
 // tile varies, but tiles are fixed by the caller (independent of the thread
 // count) and callers reduce per-tile results in tile order: results are
-// bitwise identical for any thread count. thread_id < threads indexes
-// per-thread scratch. The pool is created on first use and grows on demand
+// bitwise identical for any thread count. thread_id < threads <= kMaxThreads
+// indexes per-thread scratch (thread_scratch: its own kMaxThreads buffers per
+// key in the Workspace). The pool is created on first use and grows on demand
 // (the only allocations); a dispatch allocates nothing. One parallel region
 // runs at a time: a kernel started while the pool is busy (another user
 // thread, or a rule nested inside a parallel region) runs on its caller.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -112,6 +114,7 @@ inline int threads_for(Index values, Index tiles) {
 /// Calls fn(tile, thread_id) for every tile in [0, count) on `threads` threads.
 template <class Fn>
 void parallel_for(Index count, int threads, Fn&& fn) {
+  threads = std::min(threads, kMaxThreads);  // thread ids index kMaxThreads-entry scratch
   if (threads > 1 && count > 1) {
     struct Ctx {
       Fn* fn;
@@ -127,9 +130,6 @@ void parallel_for(Index count, int threads, Fn&& fn) {
   for (Index t = 0; t < count; ++t) fn(t, 0);
 }
 
-/// First workspace slot of the per-thread scratch buffers (slot + thread id).
-inline constexpr std::size_t kSlotThreadScratch = 32;
-
 /// Per-thread scratch of `bytes` bytes each for `threads` threads, allocated
 /// (or reused) on the calling thread before a parallel region.
 struct ThreadScratch {
@@ -140,9 +140,12 @@ struct ThreadScratch {
   }
 };
 
-inline ThreadScratch thread_scratch(Workspace& ws, int threads, std::size_t bytes) {
+/// The per-thread scratch of tag Tag in `ws` (Workspace::get_for_thread: its
+/// own kMaxThreads buffers, apart from every other key's).
+template <class Tag>
+ThreadScratch thread_scratch(Workspace& ws, int threads, std::size_t bytes) {
   ThreadScratch s;
-  for (int t = 0; t < threads; ++t) s.p[t] = ws.get<unsigned char>(kSlotThreadScratch + std::size_t(t), bytes);
+  for (int t = 0; t < threads; ++t) s.p[t] = ws.get_for_thread<Key<Tag, unsigned char>>(t, bytes);
   return s;
 }
 

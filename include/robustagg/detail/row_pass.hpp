@@ -24,14 +24,17 @@
 
 namespace robustagg::detail {
 
+// Workspace keys (workspace.hpp) of this header.
+struct RowPassPartials {};
+
+
 /// Coordinates per parallel tile of a row pass (fixed).
 inline constexpr Index kRowPassTile = 16384;
 
 /// Bytes of the rows' segments of one block (all rows), about one core's L2
-/// on the development machine; define ROBUSTAGG_ROW_PASS_BUDGET to tune it.
-#ifndef ROBUSTAGG_ROW_PASS_BUDGET
-#define ROBUSTAGG_ROW_PASS_BUDGET (std::size_t(1) << 19)
-#endif
+/// on the development machine (a measured setting; a fixed constant, so the
+/// library and its users agree on it: block sizes decide the summation order).
+inline constexpr std::size_t kRowPassBudget = (std::size_t(1) << 19);
 
 /// Coordinates per cache block inside a tile for m rows of `size` bytes: the
 /// largest power of two from 512 to kRowPassTile whose m row segments fit the
@@ -39,20 +42,13 @@ inline constexpr Index kRowPassTile = 16384;
 /// Depends on (m, size) only, never on the thread count.
 inline Index row_pass_block(Index m, std::size_t size) {
   Index len = kRowPassTile;
-  while (len > 512 && std::size_t(m * len) * size > ROBUSTAGG_ROW_PASS_BUDGET) len /= 2;
+  while (len > 512 && std::size_t(m * len) * size > kRowPassBudget) len /= 2;
   return len;
 }
 
 /// Workspace slot of the per-tile partial sums of a row pass.
-inline constexpr std::size_t kSlotRowPassPartials = 128;
 /// Workspace slots of the row rules' own buffers (geometric median, centered
 /// clipping, CAF): row flags, row pointers, per-row values, two centres.
-inline constexpr std::size_t kSlotRowFinite = 129;
-inline constexpr std::size_t kSlotRowPtrs = 130;
-inline constexpr std::size_t kSlotRowDist = 131;
-inline constexpr std::size_t kSlotRowWeights = 132;
-inline constexpr std::size_t kSlotCentreA = 133;
-inline constexpr std::size_t kSlotCentreB = 134;
 
 inline void check_iterations(const std::string& spec, int iterations) {
   if (iterations < 1) fail(spec, ": iterations must be >= 1, got iterations = ", iterations);
@@ -64,7 +60,7 @@ void sq_distances_to(const T* const* rows, Index m, const double* z, Index d, do
                      Workspace& ws) {
   const Index tiles = tile_count(d, kRowPassTile);
   const Index block = row_pass_block(m, sizeof(T));
-  double* partials = ws.get<double>(kSlotRowPassPartials, std::size_t(tiles * m));
+  double* partials = ws.get<detail::Key<detail::RowPassPartials, double>>(std::size_t(tiles * m));
   const int threads = threads_for(m * d, tiles);
   parallel_for(tiles, threads, [&](Index t, int) {
     const Index j0 = t * kRowPassTile, j1 = std::min(d, j0 + kRowPassTile);
@@ -104,7 +100,7 @@ double weighted_step(const T* const* rows, Index m, Index d, const WeightedStep&
   const Index tiles = tile_count(d, kRowPassTile);
   const Index block = row_pass_block(m, sizeof(T));
   const Index stride = m + 2;
-  double* partials = ws.get<double>(kSlotRowPassPartials, std::size_t(tiles * stride));
+  double* partials = ws.get<detail::Key<detail::RowPassPartials, double>>(std::size_t(tiles * stride));
   const int threads = threads_for(m * d, tiles);
   parallel_for(tiles, threads, [&](Index t, int) {
     const Index j0 = t * kRowPassTile, j1 = std::min(d, j0 + kRowPassTile);

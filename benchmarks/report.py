@@ -73,6 +73,9 @@ def main():
     ap.add_argument("--load", default="")
     ap.add_argument("--doc", default="docs/performance.md")
     ap.add_argument("--figure", default="docs/figures/performance_roofline.png")
+    ap.add_argument("--summary", action="store_true",
+                    help="print a short summary: each rule at n = 15 as a multiple of the read pass and of "
+                         "the peers measured in the same run")
     args = ap.parse_args()
 
     runs, contexts = load_bench(args.bench)
@@ -180,6 +183,19 @@ def main():
                 th = next((peers[k]["threads"] for k in peers if k[0] == pname), "?")
                 lines.append(f"| {pname} (peer) | {th} | " + " | ".join(cells) + " |")
         lines.append("")
+    if args.summary:
+        d = max(ds)
+        print(f"summary: n = 15, d = {d:g}, all threads (median of the repetitions); full report: {args.doc}")
+        for name in names:
+            s, x = get(name, 15, d), get(name, 15, d, 0, "x_roofline")
+            if s is not None and name != "BM_ReadPass":
+                print(f"  {name[3:]:<28} {fmt_ms(s):>9} ms  {fmt_x(x):>7} the read pass")
+        for pname, ours in (("numpy.median(axis=0)", "BM_Median"), ("torch.median(dim=0)", "BM_Median"),
+                            ("torch.cdist", "BM_Krum")):
+            p, r = peers.get((pname, 15, d)), get(ours, 15, d)
+            if p and r:
+                print(f"  peer {pname:<23} {fmt_ms(p['seconds']):>9} ms  = {p['seconds'] / r:.1f}x robustagg's "
+                      f"{ours[3:]}")
     lines.append(f"![x_roofline by n](figures/{args.figure.split('/')[-1]})")
     lines.append("")
     lines.append(END)

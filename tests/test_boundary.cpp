@@ -73,4 +73,13 @@ TEST_CASE("a transposed matrix gets a message that names its shape", "[validatio
   // no hint when the other dimension would not help either
   const ra::GradientMatrix<float> h = ra::GradientMatrix<float>::Ones(4, 3);
   CHECK_THROWS_WITH(ra::aggregate(h, ra::Krum{1}), Equals("krum(f=1) needs n >= 2f+3 = 5 gradients, got 4"));
+  // nor when the columns are a gradient's coordinates (10 workers, d = 2410):
+  // f is too large for 10 workers, the input is not transposed
+  const ra::GradientMatrix<float> w = ra::GradientMatrix<float>::Ones(10, 2410);
+  CHECK_THROWS_WITH(ra::aggregate(w, ra::Bulyan{2}), Equals("bulyan(f=2) needs n >= 4f+3 = 11 gradients, got 10"));
+  // the bound: up to 1024 columns read as workers
+  const ra::GradientMatrix<float> c = ra::GradientMatrix<float>::Ones(4, 1024);
+  CHECK_THROWS_WITH(ra::aggregate(c, ra::Krum{1}), Contains("pass the transpose"));
+  const ra::GradientMatrix<float> e = ra::GradientMatrix<float>::Ones(4, 1025);
+  CHECK_THROWS_WITH(ra::aggregate(e, ra::Krum{1}), Equals("krum(f=1) needs n >= 2f+3 = 5 gradients, got 4"));
 }

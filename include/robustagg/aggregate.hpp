@@ -10,6 +10,9 @@
 #include "gradients.hpp"
 #include "rule.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -42,7 +45,7 @@ void aggregate(const RowsView<T>& gradients, const Rule& rule, T* out, Workspace
   detail::check_pointers(gradients, out);
   rule.validate(gradients.rows(), gradients.cols());
   workspace.report().clear();
-  rule.template run<T>(gradients, out, workspace);
+  detail::run_rule(rule, gradients, out, workspace);
 }
 
 /// Zero-copy form over n separate row buffers of d values each (MPI receive
@@ -59,10 +62,11 @@ void aggregate(const T* const* rows, Index n, Index d, const Rule& rule, T* out,
 
 /// The steady-state form: writes into `out` (resized to d on first use) and
 /// reuses `workspace`, so a training loop allocates nothing after its first
-/// step. `gradients` binds without a copy when its rows are contiguous; any
-/// other expression (a column-major n x d matrix, `grads * 2.0f`) is
-/// evaluated into the workspace, one copy per call but no allocation after
-/// the first.
+/// step. `gradients` binds without a copy when its values are in memory
+/// (either storage order, a Map, a Ref, a block): the coordinate-wise rules
+/// read a column-major matrix in place, the others gather it once into the
+/// workspace. An expression without direct access (`grads * 2.0f`) is
+/// evaluated into the workspace. Neither copy allocates after the first call.
 template <class Rule, class Derived>
 void aggregate(const Eigen::MatrixBase<Derived>& gradients, const Rule& rule,
                Vector<typename Derived::Scalar>& out, Workspace& workspace) {
@@ -72,7 +76,7 @@ void aggregate(const Eigen::MatrixBase<Derived>& gradients, const Rule& rule,
     rule.validate(view.rows(), view.cols());
     if (out.size() != view.cols()) out.resize(view.cols());
     workspace.report().clear();
-    rule.template run<T>(view, out.data(), workspace);
+    detail::run_rule(rule, view, out.data(), workspace);
   });
 }
 
@@ -155,8 +159,9 @@ class Aggregator {
   }
 
   template <class T>
-  void run(const RowsView<T>& g, T* out) {
+  void run(const RowsView<T>& input, T* out) {
     workspace_.report().clear();
+    const RowsView<T> g = detail::view_for(rule_, input, workspace_);
     const CenteredClipping* cc = warm_clipping();
     if (!cc) {
       rule_.template run<T>(g, out, workspace_);
@@ -189,3 +194,5 @@ class Aggregator {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -44,6 +44,9 @@
 #include "errors.hpp"
 #include "gradients.hpp"
 #include "spec.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::attacks {
 
@@ -671,3 +674,5 @@ inline Attack parse_attack(const std::string& text) {
 }
 
 }  // namespace robustagg::attacks
+
+ROBUSTAGG_FP_END

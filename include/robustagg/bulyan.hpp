@@ -14,6 +14,9 @@
 #include "gradients.hpp"
 #include "krum.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -98,30 +101,6 @@ inline void bulyan_select(const double* D, Index n, Index f, Index theta, Index*
   }
 }
 
-/// The mean of the beta values of sorted keys k[0, theta) closest to their
-/// median: repeatedly drop the end farther from the median (a tie drops the
-/// larger value; a NaN distance counts as +Inf) until beta remain.
-template <class T>
-inline T mean_closest_to_median(const key_t<T>* k, Index theta, Index beta) {
-  // The median in double: for float, rounding the mean of the two middle
-  // values to float would break the exact ties the rule resolves.
-  const double med = theta % 2 == 1 ? double(from_key<T>(k[theta / 2]))
-                                     : 0.5 * double(from_key<T>(k[theta / 2 - 1])) +
-                                           0.5 * double(from_key<T>(k[theta / 2]));
-  auto dist = [med](T v) {
-    const double t = std::fabs(double(v) - med);
-    return std::isnan(t) ? std::numeric_limits<double>::infinity() : t;
-  };
-  Index lo = 0, hi = theta;
-  while (hi - lo > beta) {
-    if (dist(from_key<T>(k[lo])) > dist(from_key<T>(k[hi - 1])))
-      ++lo;
-    else
-      --hi;
-  }
-  return mean_of_sorted<T>(k, lo, hi);
-}
-
 }  // namespace detail
 
 /// bulyan(f): (1) pick theta = n-2f rows by applying Krum repeatedly to the
@@ -157,3 +136,5 @@ struct Bulyan {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -14,6 +14,9 @@
 #include "gradients.hpp"
 #include "mda.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -141,3 +144,5 @@ struct Caf {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -13,6 +13,9 @@
 #include "detail/row_pass.hpp"
 #include "gradients.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -119,3 +122,5 @@ struct CenteredClipping {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

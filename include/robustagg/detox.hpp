@@ -29,6 +29,9 @@
 #include "rule.hpp"
 #include "stages.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -373,3 +376,5 @@ struct Detox {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -4,6 +4,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -27,3 +30,5 @@ template <class... Parts>
 
 }  // namespace detail
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

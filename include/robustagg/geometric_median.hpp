@@ -14,6 +14,9 @@
 #include "detail/row_pass.hpp"
 #include "gradients.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -112,3 +115,5 @@ struct GeometricMedian {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -11,6 +11,9 @@
 #include "detail/tiles.hpp"
 #include "gradients.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -112,3 +115,5 @@ struct MultiKrum {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

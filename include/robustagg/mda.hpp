@@ -12,6 +12,9 @@
 #include "detail/subsets.hpp"
 #include "gradients.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -101,3 +104,5 @@ struct Mda {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -8,6 +8,9 @@
 #include "detail/tiles.hpp"
 #include "gradients.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -17,6 +20,8 @@ struct Mean {
   std::string spec() const { return "mean"; }
   Index min_rows() const { return 1; }
   void validate(Index n, Index d) const { detail::check_shape(*this, n, d, min_rows(), ""); }
+  /// Reads column-major and other strided input in place.
+  bool reads_strided() const { return true; }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
@@ -25,3 +30,5 @@ struct Mean {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -15,6 +15,9 @@
 #include "gradients.hpp"
 #include "mda.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -68,3 +71,5 @@ struct Monna {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

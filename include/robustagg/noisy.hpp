@@ -13,6 +13,9 @@
 #include "gradients.hpp"
 #include "sign_vote.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -59,6 +62,8 @@ struct NoisyMedian {
     detail::check_noise_scale(*this, b);
     detail::check_shape(*this, n, d, min_rows(), "");
   }
+  /// Reads column-major and other strided input in place.
+  bool reads_strided() const { return true; }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
@@ -79,6 +84,8 @@ struct NoisySignVote {
     detail::check_noise_scale(*this, b);
     detail::check_shape(*this, n, d, min_rows(), "");
   }
+  /// Reads column-major and other strided input in place.
+  bool reads_strided() const { return true; }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
@@ -118,3 +125,5 @@ void perturb_inplace(T* gradient, Index d, double b, std::uint64_t seed, std::ui
 }
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

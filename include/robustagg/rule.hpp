@@ -6,7 +6,11 @@
 //   void validate(Index n, Index d) const;       // throws robustagg::Error
 //   template <class T>
 //   void run(const RowsView<T>& g, T* out, Workspace& ws) const;  // after validate
-// run() writes d values to out and never modifies the gradients.
+// run() writes d values to out and never modifies the gradients. It is given
+// contiguous rows (RowsView::contiguous()) unless the rule also has
+//   bool reads_strided() const;                  // true: run() reads any layout
+// which the coordinate-wise rules do (they read column-major input in place);
+// detail::run_rule gives the others one contiguous copy (detail/strided.hpp).
 #pragma once
 
 #include <memory>
@@ -16,6 +20,10 @@
 
 #include "gradients.hpp"
 #include "workspace.hpp"
+#include "detail/strided.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -30,6 +38,21 @@ struct is_rule<R, std::void_t<decltype(std::declval<const R&>().spec()),
                                   std::declval<const RowsView<float>&>(),
                                   std::declval<float*>(), std::declval<Workspace&>()))>>
     : std::true_type {};
+
+template <class R, class = void>
+struct has_reads_strided : std::false_type {};
+template <class R>
+struct has_reads_strided<R, std::void_t<decltype(std::declval<const R&>().reads_strided())>>
+    : std::true_type {};
+
+/// Whether rule r's run() reads strided (non-contiguous) views in place.
+template <class R>
+bool reads_strided(const R& r) {
+  if constexpr (has_reads_strided<R>::value)
+    return r.reads_strided();
+  else
+    return false;
+}
 }  // namespace detail
 
 /// True when R models the rule concept above.
@@ -52,6 +75,8 @@ class AnyRule {
   std::string spec() const { return get().spec(); }
   Index min_rows() const { return get().min_rows(); }
   void validate(Index n, Index d) const { get().validate(n, d); }
+  /// Whether the held rule reads strided views in place (rule concept above).
+  bool reads_strided() const { return get().reads_strided(); }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
@@ -77,6 +102,7 @@ class AnyRule {
     virtual std::string spec() const = 0;
     virtual Index min_rows() const = 0;
     virtual void validate(Index n, Index d) const = 0;
+    virtual bool reads_strided() const = 0;
     virtual void run_float(const RowsView<float>&, float*, Workspace&) const = 0;
     virtual void run_double(const RowsView<double>&, double*, Workspace&) const = 0;
   };
@@ -86,6 +112,7 @@ class AnyRule {
     std::string spec() const override { return rule.spec(); }
     Index min_rows() const override { return rule.min_rows(); }
     void validate(Index n, Index d) const override { rule.validate(n, d); }
+    bool reads_strided() const override { return detail::reads_strided(rule); }
     void run_float(const RowsView<float>& g, float* out, Workspace& ws) const override {
       rule.template run<float>(g, out, ws);
     }
@@ -103,4 +130,22 @@ class AnyRule {
   std::shared_ptr<const Concept> self_;
 };
 
+namespace detail {
+
+/// g itself for a rule that reads any layout or for contiguous rows, else one
+/// contiguous copy of g in ws (strided.hpp).
+template <class Rule, class T>
+RowsView<T> view_for(const Rule& rule, const RowsView<T>& g, Workspace& ws) {
+  return g.contiguous() || reads_strided(rule) ? g : contiguous_rows(g, ws);
+}
+
+/// rule.run on the view the rule reads (view_for).
+template <class Rule, class T>
+void run_rule(const Rule& rule, const RowsView<T>& g, T* out, Workspace& ws) {
+  rule.template run<T>(view_for(rule, g, ws), out, ws);
+}
+
+}  // namespace detail
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -13,6 +13,9 @@
 #include "gradients.hpp"
 #include "mda.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -93,3 +96,5 @@ struct Smea {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -42,6 +42,8 @@
 #include "smea.hpp"
 #include "trimmed_mean.hpp"
 
+ROBUSTAGG_FP_BEGIN
+
 namespace robustagg {
 
 /// One node of a parsed spec: a name and its key = value arguments.
@@ -315,6 +317,8 @@ inline AnyRule parse_rule(const std::string& text) {
 
 }  // namespace robustagg
 
-#if defined(ROBUSTAGG_HEADER_ONLY)
+ROBUSTAGG_FP_END
+
+#if !defined(ROBUSTAGG_COMPILED_LIB)
 #include "detail/catalog_impl.hpp"
 #endif

@@ -49,6 +49,9 @@
 #include "gradients.hpp"
 #include "rule.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -532,3 +535,5 @@ Composed<Stage, Rule> compose(Stage stage, Rule rule) {
 }
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

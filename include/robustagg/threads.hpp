@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -35,3 +38,5 @@ inline int num_threads() {
 }
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -7,6 +7,9 @@
 #include "detail/coordinate.hpp"
 #include "gradients.hpp"
 #include "workspace.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -22,6 +25,8 @@ struct TrimmedMean {
     detail::check_f(*this, f);
     detail::check_shape(*this, n, d, min_rows(), "2f+1");
   }
+  /// Reads column-major and other strided input in place.
+  bool reads_strided() const { return true; }
 
   template <class T>
   void run(const RowsView<T>& g, T* out, Workspace& ws) const {
@@ -30,3 +35,5 @@ struct TrimmedMean {
 };
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

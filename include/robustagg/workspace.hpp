@@ -30,6 +30,9 @@
 
 #include "gradients.hpp"
 #include "threads.hpp"
+#include "detail/linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -186,17 +189,17 @@ struct Key {
 /// Key of the one copy of an input whose rows cannot be viewed in place.
 struct InputCopyTag {};
 
-/// with_rows_view (gradients.hpp), evaluating a layout that cannot bind into
-/// a buffer of `ws`, so repeated calls allocate nothing after the first.
+/// with_rows_view (gradients.hpp), evaluating an expression without direct
+/// access into a buffer of `ws`, so repeated calls allocate nothing after the
+/// first.
 template <class Derived, class Fn>
 decltype(auto) with_rows_view(const Eigen::MatrixBase<Derived>& g, Workspace& ws, Fn&& fn) {
   using T = typename Derived::Scalar;
   static_assert(is_supported_scalar_v<T>, "robustagg aggregates float or double gradients");
-  if constexpr (has_direct_rows_v<Derived>) {
+  if constexpr (has_direct_access_v<Derived>) {
     const Derived& m = g.derived();
-    if (m.innerStride() == 1 || m.cols() <= 1) {
-      return fn(RowsView<T>::strided(m.data(), m.rows(), m.cols(), m.outerStride()));
-    }
+    if ((m.rowStride() > 0 || m.rows() <= 1) && (m.colStride() > 0 || m.cols() <= 1))
+      return fn(direct_view(m));
   }
   const Index n = g.rows(), d = g.cols();
   T* buffer = ws.get<Key<InputCopyTag, T>>(std::size_t(n * d));
@@ -206,3 +209,5 @@ decltype(auto) with_rows_view(const Eigen::MatrixBase<Derived>& g, Workspace& ws
 
 }  // namespace detail
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -50,6 +50,10 @@ if(ROBUSTAGG_INSTALL)
   add_test(NAME consumer.find_package.run COMMAND ${CMAKE_COMMAND} -E chdir ${_consumer_dir}/find_package ./consumer)
   set_tests_properties(consumer.find_package.run PROPERTIES
     FIXTURES_REQUIRED consumer_fp_built PASS_REGULAR_EXPRESSION "consumer ok")
+  add_test(NAME consumer.find_package.run_header_only
+    COMMAND ${CMAKE_COMMAND} -E chdir ${_consumer_dir}/find_package ./consumer_header_only)
+  set_tests_properties(consumer.find_package.run_header_only PROPERTIES
+    FIXTURES_REQUIRED consumer_fp_built PASS_REGULAR_EXPRESSION "consumer ok")
 
   # The warning check (issue: zero warnings from the library's headers): the
   # installed package, every public rule instantiated, -Werror with the
@@ -99,30 +103,68 @@ set_tests_properties(consumer.add_subdirectory.build PROPERTIES
 add_test(NAME consumer.add_subdirectory.run COMMAND ${CMAKE_COMMAND} -E chdir ${_consumer_dir}/add_subdirectory ./consumer)
 set_tests_properties(consumer.add_subdirectory.run PROPERTIES
   FIXTURES_REQUIRED consumer_as_built PASS_REGULAR_EXPRESSION "consumer ok")
+add_test(NAME consumer.add_subdirectory.run_header_only
+  COMMAND ${CMAKE_COMMAND} -E chdir ${_consumer_dir}/add_subdirectory ./consumer_header_only)
+set_tests_properties(consumer.add_subdirectory.run_header_only PROPERTIES
+  FIXTURES_REQUIRED consumer_as_built PASS_REGULAR_EXPRESSION "consumer ok")
 
 # The consumer builds run one at a time (each compiles Eigen) and share the
 # clean step; RESOURCE_LOCK keeps a parallel ctest from racing on the prefix.
 set_property(TEST consumer.clean consumer.add_subdirectory.configure
-  consumer.add_subdirectory.build consumer.add_subdirectory.run
+  consumer.add_subdirectory.build consumer.add_subdirectory.run consumer.add_subdirectory.run_header_only
   APPEND PROPERTY RESOURCE_LOCK robustagg_consumer)
 if(ROBUSTAGG_INSTALL)
   set_property(TEST consumer.install consumer.installed_files consumer.find_package.configure
-    consumer.find_package.build consumer.find_package.run
+    consumer.find_package.build consumer.find_package.run consumer.find_package.run_header_only
     APPEND PROPERTY RESOURCE_LOCK robustagg_consumer)
 endif()
 unset(_consumer_args)
 
-# ROBUSTAGG_HEADER_ONLY: the headers alone (no library), two translation units
-# linked together, built by the compiler directly.
-add_test(NAME consumer.header_only.build
-  COMMAND ${CMAKE_CXX_COMPILER} -std=c++17 -O0 -DROBUSTAGG_HEADER_ONLY  # -O0: checks linkage, builds fast
-          -I${PROJECT_SOURCE_DIR}/include
-          "-I$<JOIN:$<TARGET_PROPERTY:Eigen3::Eigen,INTERFACE_INCLUDE_DIRECTORIES>,;-I>"
-          ${_consumer_src}/header_only_a.cpp ${_consumer_src}/header_only_b.cpp
-          -o ${_consumer_dir}/header_only -pthread
-  COMMAND_EXPAND_LISTS)
-set_tests_properties(consumer.header_only.build PROPERTIES
-  FIXTURES_REQUIRED consumer_clean FIXTURES_SETUP consumer_header_only_built)
-add_test(NAME consumer.header_only.run COMMAND ${_consumer_dir}/header_only)
-set_tests_properties(consumer.header_only.run PROPERTIES
-  FIXTURES_REQUIRED consumer_header_only_built PASS_REGULAR_EXPRESSION "header-only consumer ok")
+# Header-only, as the README's first screen says: a trainer (two translation
+# units) built by the compiler directly, with nothing but the include paths of
+# robustagg, Eigen and xsimd, under -Wall -Wextra -Werror, at -O2 (SSE2
+# kernels) and at -O2 -march=native (this machine's tier; GCC's default GNU
+# mode contracts a*b+c into FMA there unless the headers prevent it). Each
+# runs its hand-checked cases, then prints every rule's output digest
+# (tests/consumer/digest.hpp), which must equal the compiled library's
+# (consumer_digest_compiled, built with the suite).
+add_executable(consumer_digest_compiled ${_consumer_src}/digest_compiled.cpp)
+target_link_libraries(consumer_digest_compiled PRIVATE robustagg::robustagg)
+add_test(NAME consumer.digest_compiled
+  COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:consumer_digest_compiled>
+          -DOUT=${_consumer_dir}/digest_compiled.txt -P ${PROJECT_SOURCE_DIR}/tests/scripts/run_to_file.cmake)
+set_tests_properties(consumer.digest_compiled PROPERTIES FIXTURES_REQUIRED consumer_clean
+  FIXTURES_SETUP consumer_digest_compiled)
+# Eigen's and xsimd's own warnings are theirs: their directories as system
+# includes (not the compiler's default /usr/include, which -isystem would break).
+set(_consumer_system_includes)
+foreach(_target Eigen3::Eigen xsimd)
+  get_target_property(_dirs ${_target} INTERFACE_INCLUDE_DIRECTORIES)
+  foreach(_d IN LISTS _dirs)
+    if(NOT _d MATCHES "^/usr(/local)?/include/?$")
+      list(APPEND _consumer_system_includes -isystem ${_d})
+    endif()
+  endforeach()
+endforeach()
+foreach(_flavour O2 native)
+  set(_flags -O2)
+  if(_flavour STREQUAL "native")
+    set(_flags -O2 -march=native)
+  endif()
+  set(_exe ${_consumer_dir}/plain_trainer_${_flavour})
+  add_test(NAME consumer.plain_${_flavour}.build
+    COMMAND ${CMAKE_CXX_COMPILER} -std=c++17 ${_flags} -Wall -Wextra -Werror
+            -I${PROJECT_SOURCE_DIR}/include ${_consumer_system_includes}
+            ${_consumer_src}/trainer.cpp ${_consumer_src}/trainer_b.cpp -o ${_exe} -pthread
+    COMMAND_EXPAND_LISTS)
+  set_tests_properties(consumer.plain_${_flavour}.build PROPERTIES
+    FIXTURES_REQUIRED consumer_clean FIXTURES_SETUP consumer_plain_${_flavour}_built)
+  add_test(NAME consumer.plain_${_flavour}.run COMMAND ${_exe})
+  set_tests_properties(consumer.plain_${_flavour}.run PROPERTIES
+    FIXTURES_REQUIRED consumer_plain_${_flavour}_built PASS_REGULAR_EXPRESSION "plain trainer ok")
+  add_test(NAME consumer.plain_${_flavour}.bitwise
+    COMMAND ${CMAKE_COMMAND} -DPROGRAM=${_exe} -DARGS=--digest -DOUT=${_consumer_dir}/digest_${_flavour}.txt
+            -DEXPECT=${_consumer_dir}/digest_compiled.txt -P ${PROJECT_SOURCE_DIR}/tests/scripts/run_to_file.cmake)
+  set_tests_properties(consumer.plain_${_flavour}.bitwise PROPERTIES
+    FIXTURES_REQUIRED "consumer_plain_${_flavour}_built;consumer_digest_compiled")
+endforeach()

@@ -1,9 +1,12 @@
 // robustagg: the definition of rule_catalog() (spec.hpp), every rule
 // parse_rule knows. Compiled once in the library (src/catalog.cpp), or
-// included by spec.hpp under ROBUSTAGG_HEADER_ONLY.
+// included by spec.hpp in header-only mode (no ROBUSTAGG_COMPILED_LIB).
 #pragma once
 
 #include "../spec.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -200,3 +203,5 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
 }
 
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -8,17 +8,26 @@
 
 #include "../errors.hpp"
 #include "../gradients.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
+
+/// Most columns for which a too-short input gets the "pass the transpose"
+/// hint: more columns than this are a gradient's coordinates, not workers.
+inline constexpr Index kTransposeHintMaxColumns = 1024;
 
 /// "<spec> needs n >= <formula> = <need> gradients, got <n>" and the d check.
 inline void check_shape(const std::string& spec, Index n, Index d, Index need,
                         const char* formula) {
   if (n < need) {
-    // A d x n matrix passed by mistake (one column per worker) reads as d
-    // workers: when d would meet the requirement, say so.
+    // A matrix with one column per worker, passed by mistake, reads as its
+    // coordinates being the workers. Say so only when that reading is likely:
+    // the columns would meet the requirement and are few enough to be workers
+    // (then the workers outnumber the coordinates), not a gradient's length.
     std::string hint;
-    if (n > 0 && d >= need)
+    if (n > 0 && d >= need && d <= kTransposeHintMaxColumns)
       hint = " (the input is " + std::to_string(n) + " x " + std::to_string(d) +
              " and rows are workers: pass the transpose if its columns are)";
     if (formula && *formula)
@@ -65,3 +74,5 @@ inline void check_noise_scale(const Rule& rule, double b) {
 }
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

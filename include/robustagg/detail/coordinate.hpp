@@ -3,11 +3,11 @@
 // A coordinate-wise rule is a function of the n values of one coordinate.
 //
 // Fast path (SIMD, compiled per architecture and chosen at run time:
-// kernels.hpp, kernels_impl.hpp): each lane of a batch is one
+// kernels.hpp, kernels/networks-inl.hpp): each lane of a batch is one
 // coordinate; the n rows' batches are loaded, turned into order keys (IEEE
 // total order, so NaN is an extreme value) and run through a sorting or
 // selection network (networks.hpp) whose compare-exchanges are min/max of two
-// rows' batches. n <= kMaxFixedNetwork uses a compile-time network unrolled
+// rows' batches. n <= fixed_networks (32) uses a compile-time network unrolled
 // into registers; n <= kMaxNetworkWires (4096) a run-time generated
 // comparator list over batches in L1/L2; larger n the portable
 // per-coordinate sort below. Tails
@@ -37,7 +37,11 @@
 #include "networks.hpp"
 #include "order_key.hpp"
 #include "parallel.hpp"
+#include "strided.hpp"
 #include "tiles.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
 
@@ -51,22 +55,6 @@ struct CoordinateThreadScratch {};
 // ---------------------------------------------------------------------------
 // Portable scalar engine.
 
-/// Sorts a short run of keys (insertion sort below 32, std::sort above).
-template <class K>
-inline void sort_keys(K* k, Index n) {
-  if (n <= 32) {
-    for (Index i = 1; i < n; ++i) {
-      const K v = k[i];
-      Index j = i;
-      for (; j > 0 && k[j - 1] > v; --j) k[j] = k[j - 1];
-      k[j] = v;
-    }
-  } else {
-    std::sort(k, k + n);
-  }
-}
-
-/// Workspace slot used by the coordinate engine.
 
 /// For every coordinate j: out[j] = reduce(sorted_keys, n), where sorted_keys
 /// holds the n values of coordinate j (after `transform(i, j, x)`) as order
@@ -81,8 +69,7 @@ void sorted_coordinates(const RowsView<T>& g, T* out, Workspace& ws, Transform&&
   for_each_tile(d, kCoordinateTile, [&](Index j0, Index j1) {
     const Index w = j1 - j0;
     for (Index i = 0; i < n; ++i) {
-      const T* r = g.row(i);
-      for (Index jj = 0; jj < w; ++jj) keys[jj * n + i] = to_key<T>(transform(i, j0 + jj, r[j0 + jj]));
+      for (Index jj = 0; jj < w; ++jj) keys[jj * n + i] = to_key<T>(transform(i, j0 + jj, g(i, j0 + jj)));
     }
     for (Index jj = 0; jj < w; ++jj) {
       K* k = keys + jj * n;
@@ -90,22 +77,6 @@ void sorted_coordinates(const RowsView<T>& g, T* out, Workspace& ws, Transform&&
       out[j0 + jj] = reduce(k, n);
     }
   });
-}
-
-/// Median of n sorted keys: the middle value, or the mean of the two middle
-/// values for even n.
-template <class T>
-inline T median_of_sorted(const key_t<T>* k, Index n) {
-  if (n % 2 == 1) return from_key<T>(k[n / 2]);
-  return midpoint(from_key<T>(k[n / 2 - 1]), from_key<T>(k[n / 2]));
-}
-
-/// Mean (double accumulation) of sorted keys k[lo, hi).
-template <class T>
-inline T mean_of_sorted(const key_t<T>* k, Index lo, Index hi) {
-  double s = 0.0;
-  for (Index i = lo; i < hi; ++i) s += double(from_key<T>(k[i]));
-  return T(s / double(hi - lo));
 }
 
 // ---------------------------------------------------------------------------
@@ -116,10 +87,6 @@ inline T mean_of_sorted(const key_t<T>* k, Index lo, Index hi) {
 
 /// Coordinates per parallel tile (fixed: independent of the thread count).
 inline constexpr Index kParallelTile = 16384;
-
-/// Rows read as concurrent streams by the network kernels; above it rows are
-/// staged (see for_coordinate_blocks).
-inline constexpr Index kDirectStreams = 16;
 
 /// Bytes of a staging block (all n rows), about one core's L2 on the
 /// development machine (a measured setting). A fixed constant, not a macro:
@@ -154,10 +121,6 @@ struct TrimmedReducer {
     return mean_of_sorted<T>(k, f, n - f);
   }
 };
-
-/// Defined in bulyan.hpp (the definition of Bulyan's coordinate step).
-template <class T>
-inline T mean_closest_to_median(const key_t<T>* k, Index theta, Index beta);
 
 /// Bulyan's coordinate step over theta values: the mean of the beta values
 /// closest to their median (bulyan.hpp has the exact procedure).
@@ -213,7 +176,10 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
   const Index n = g.rows();
   const Index d = g.cols();
   const T** ptrs = ws.get<detail::Key<detail::CoordinateRowPointers, const T*>>(std::size_t(n));
-  for (Index i = 0; i < n; ++i) ptrs[i] = g.row(i);
+  // Strided input (column-major): every block is gathered into contiguous
+  // rows first (strided.hpp), through the staging or the transform buffer.
+  const bool gathered = !g.contiguous();
+  for (Index i = 0; i < n; ++i) ptrs[i] = gathered ? nullptr : g.row(i);
   constexpr bool kAsSent = std::is_same_v<Transform, AsSent>;
   extra_bytes = (extra_bytes + 63) / 64 * 64;
   const std::size_t noise_bytes = std::size_t(n * kSubTile) * sizeof(T);
@@ -221,7 +187,7 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
   // concurrent streams) falls to a third of the bandwidth on the development
   // machine; then each row's segment of a staging block is first copied into
   // an L2-resident buffer (n short sequential reads) and the network reads it.
-  const bool stage = kAsSent && n > kDirectStreams;
+  const bool stage = kAsSent && (n > kDirectStreams || gathered);
   const Index stage_len = stage ? staging_length(n, sizeof(T)) : 0;
   const std::size_t stage_bytes = std::size_t(n * stage_len) * sizeof(T);
   const std::size_t bytes = extra_bytes + (kAsSent ? (stage ? stage_bytes + std::size_t(n) * sizeof(T*) : 0)
@@ -250,8 +216,9 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
         const Index block = std::min(j1, s + stage_len) - s;
         T* sb = reinterpret_cast<T*>(sp + extra_bytes);
         const T** sr = reinterpret_cast<const T**>(sp + extra_bytes + stage_bytes);
+        if (gathered) gather_block(g, s, block, sb, stage_len);
         for (Index i = 0; i < n; ++i) {
-          std::memcpy(sb + i * stage_len, ptrs[i] + s, std::size_t(block) * sizeof(T));
+          if (!gathered) std::memcpy(sb + i * stage_len, ptrs[i] + s, std::size_t(block) * sizeof(T));
           sr[i] = sb + i * stage_len;
         }
         for (Index b = 0; b < block; b += kSubTile)
@@ -260,9 +227,10 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
       } else {
         T* nb = reinterpret_cast<T*>(sp + extra_bytes);
         const T** nr = reinterpret_cast<const T**>(sp + extra_bytes + noise_bytes);
+        if (gathered) gather_block(g, s, count, nb, kSubTile);
         for (Index i = 0; i < n; ++i) {
           T* row = nb + i * kSubTile;
-          transform_block(transform, i, s, ptrs[i] + s, row, count);
+          transform_block(transform, i, s, gathered ? row : ptrs[i] + s, row, count);
           nr[i] = row;
         }
         sub(static_cast<const T* const*>(nr), Index(0), s, count, sp);
@@ -271,12 +239,12 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
   });
 }
 
-/// The Batcher network the kernels need for n rows (kMaxFixedNetwork < n <=
-/// kMaxNetworkWires; else none), full or pruned to the median, in the
-/// workspace.
-inline int network_for(Index n, bool median_only, Workspace& ws, Comparator** net) {
+/// The Batcher network the kernels need for n rows (fixed_networks < n <=
+/// kMaxNetworkWires, fixed_networks the kernels' register-network bound;
+/// else none), full or pruned to the median, in the workspace.
+inline int network_for(Index n, int fixed_networks, bool median_only, Workspace& ws, Comparator** net) {
   *net = nullptr;
-  if (n <= kMaxFixedNetwork || n > kMaxNetworkWires) return 0;
+  if (n <= fixed_networks || n > kMaxNetworkWires) return 0;
   *net = ws.get<detail::Key<detail::CoordinateNetwork, Comparator>>(std::size_t(batcher_size(int(n))));
   int count = batcher_network(int(n), *net);
   if (median_only) count = prune_network(*net, count, int(n - 1) / 2, int(n) / 2 + 1);
@@ -287,9 +255,9 @@ inline int network_for(Index n, bool median_only, Workspace& ws, Comparator** ne
 template <class T, class Transform>
 void coordinate_median(const RowsView<T>& g, T* out, Workspace& ws, const Transform& transform) {
   const Index n = g.rows();
+  const auto& k = kernels<T>();
   Comparator* net = nullptr;
-  const int net_count = network_for(n, true, ws, &net);
-  const KernelSet<T>& k = kernels<T>();
+  const int net_count = network_for(n, k.fixed_networks, true, ws, &net);
   for_coordinate_blocks(g, ws, transform, coordinate_scratch_bytes(n, sizeof(T)),
                         [&](const T* const* rows, Index j0src, Index s, Index count, unsigned char* sp) {
                           k.median(rows, n, j0src, count, out + s, sp, net, net_count);
@@ -300,9 +268,9 @@ void coordinate_median(const RowsView<T>& g, T* out, Workspace& ws, const Transf
 template <class T, class Reducer>
 void coordinate_sorted(const RowsView<T>& g, T* out, Workspace& ws, const Reducer& reducer) {
   const Index n = g.rows();
+  const auto& k = kernels<T>();
   Comparator* net = nullptr;
-  const int net_count = network_for(n, false, ws, &net);
-  const KernelSet<T>& k = kernels<T>();
+  const int net_count = network_for(n, k.fixed_networks, false, ws, &net);
   const SortedReducer kind = Reducer::kind;
   const Index param = reducer.param();
   for_coordinate_blocks(g, ws, AsSent{}, coordinate_scratch_bytes(n, sizeof(T)),
@@ -316,7 +284,7 @@ void coordinate_sorted(const RowsView<T>& g, T* out, Workspace& ws, const Reduce
 template <class T, class Transform>
 void noisy_sign_vote_rows(const RowsView<T>& g, T* out, Workspace& ws, const Transform& transform) {
   const Index n = g.rows();
-  const KernelSet<T>& k = kernels<T>();
+  const auto& k = kernels<T>();
   for_coordinate_blocks(g, ws, transform, 0,
                         [&](const T* const* rows, Index j0src, Index s, Index count, unsigned char*) {
                           k.sign_vote(rows, n, j0src, j0src + count, out + s - j0src);
@@ -334,35 +302,57 @@ const T* const* row_pointers(const RowsView<T>& g, Workspace& ws) {
   return ptrs;
 }
 
+struct RowPassThreadScratch {};
+
+/// Runs kernel(rows, n, j0, j1, out) over parallel tiles of g's coordinates.
+/// Strided input is gathered block by block into contiguous rows in the
+/// calling thread's scratch first (the kernel then sees coordinates [0,
+/// block) of the staged rows and writes out + s), which leaves every
+/// coordinate's arithmetic as it is for row-major input.
+template <class T, class Kernel>
+void for_row_tiles(const RowsView<T>& g, T* out, Workspace& ws, Kernel kernel) {
+  const Index n = g.rows();
+  const Index d = g.cols();
+  const Index tiles = tile_count(d, kParallelTile);
+  const int threads = threads_for(n * d, tiles);
+  if (g.contiguous()) {
+    const T* const* ptrs = row_pointers(g, ws);
+    parallel_for(tiles, threads, [&](Index t, int) {
+      const Index j0 = t * kParallelTile;
+      kernel(ptrs, n, j0, std::min(d, j0 + kParallelTile), out);
+    });
+    return;
+  }
+  const Index stage_len = staging_length(n, sizeof(T));
+  const std::size_t stage_bytes = (std::size_t(n * stage_len) * sizeof(T) + 63) / 64 * 64;
+  const ThreadScratch scratch =
+      thread_scratch<RowPassThreadScratch>(ws, threads, stage_bytes + std::size_t(n) * sizeof(T*));
+  parallel_for(tiles, threads, [&](Index t, int tid) {
+    T* sb = scratch.get<T>(tid);
+    const T** sr = scratch.get<const T*>(tid, stage_bytes);
+    for (Index i = 0; i < n; ++i) sr[i] = sb + i * stage_len;
+    const Index j1 = std::min(d, (t + 1) * kParallelTile);
+    for (Index s = t * kParallelTile; s < j1; s += stage_len) {
+      const Index block = std::min(j1, s + stage_len) - s;
+      gather_block(g, s, block, sb, stage_len);
+      kernel(static_cast<const T* const*>(sr), n, Index(0), block, out + s);
+    }
+  });
+}
+
 /// out[j] = T(sum_i double(rows[i][j]) / n), summed in row order (double).
 template <class T>
 void mean_rows(const RowsView<T>& g, T* out, Workspace& ws) {
-  const Index n = g.rows();
-  const Index d = g.cols();
-  const T* const* ptrs = row_pointers(g, ws);
-  const Index tiles = tile_count(d, kParallelTile);
-  const int threads = threads_for(n * d, tiles);
-  const KernelSet<T>& k = kernels<T>();
-  parallel_for(tiles, threads, [&](Index t, int) {
-    const Index j0 = t * kParallelTile;
-    k.mean(ptrs, n, j0, std::min(d, j0 + kParallelTile), out);
-  });
+  for_row_tiles(g, out, ws, kernels<T>().mean);
 }
 
 /// out[j] = sign(sum_i sign(rows[i][j])), sign(0) = 0, NaN abstains. Counts are
 /// exact (floats hold integers up to 2^24 exactly; n is far smaller).
 template <class T>
 void sign_vote_rows(const RowsView<T>& g, T* out, Workspace& ws) {
-  const Index n = g.rows();
-  const Index d = g.cols();
-  const T* const* ptrs = row_pointers(g, ws);
-  const Index tiles = tile_count(d, kParallelTile);
-  const int threads = threads_for(n * d, tiles);
-  const KernelSet<T>& k = kernels<T>();
-  parallel_for(tiles, threads, [&](Index t, int) {
-    const Index j0 = t * kParallelTile;
-    k.sign_vote(ptrs, n, j0, std::min(d, j0 + kParallelTile), out);
-  });
+  for_row_tiles(g, out, ws, kernels<T>().sign_vote);
 }
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

@@ -17,7 +17,7 @@
 // all pairs over 256 KB) each register block sweeps the whole tile while its
 // accumulators stay in L1, over panels of rows that fit 512 KB (L2). The
 // blocking and sweep order never change a pair's sequence of operations, so
-// the kernel (compiled per SIMD architecture, kernels_impl.hpp) gives the
+// the kernel (compiled per SIMD architecture, kernels/distances-inl.hpp) gives the
 // same bits on every architecture. For float input, where both rows are
 // finite in a tile, a run is recomputed in double when its float sum is not
 // finite (values ~1e19 whose squares overflow float), or when either row has
@@ -43,6 +43,9 @@
 #include "parallel.hpp"
 #include "kernels.hpp"
 #include "tiles.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
 
@@ -132,7 +135,7 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
   const int threads = threads_for(n * d, chunks);
   const std::size_t acc_bytes = std::size_t(pairs * L) * sizeof(double);
   const ThreadScratch scratch = thread_scratch<DistanceThreadScratch>(ws, threads, acc_bytes + std::size_t(n));
-  const KernelSet<T>& k = kernels<T>();
+  const auto& k = kernels<T>();
   parallel_for(chunks, threads, [&](Index c, int tid) {
     double* acc = scratch.get<double>(tid);
     unsigned char* tile_finite = scratch.get<unsigned char>(tid, acc_bytes);
@@ -187,3 +190,5 @@ inline double krum_score(const double* D, Index n, Index i, Index neighbours,
 }
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

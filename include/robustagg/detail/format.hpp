@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
 
@@ -25,3 +28,5 @@ inline std::string format_number(double x) {
 }
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

@@ -1,30 +1,24 @@
-// robustagg::detail: the hot kernels, compiled once per SIMD architecture and
-// chosen at run time.
+// robustagg::detail: the hot kernels' contracts and how an engine reaches them.
 //
-// The kernels (sorting networks over coordinates, the distance engine, the
-// mean and sign passes, the DETOX vote's row comparison) are compiled by the
-// robustagg library target for each architecture it supports on the platform
-// (x86-64: SSE2, AVX2+FMA, AVX-512BW) in translation units of their own
-// (src/kernels_<arch>_<type>.cpp, each with its own -m flags), and the best one
-// the CPU and the OS support is chosen at the first aggregation
-// (src/dispatch.cpp). So a program built with plain -O2 runs the AVX-512
-// kernels on an AVX-512 machine; the library never adds -march to its users.
-// Forcing an architecture: robustagg::set_simd_arch("sse2") or the environment
-// variable ROBUSTAGG_SIMD=sse2|avx2|avx512 (simd_arch.hpp).
-//
+// The kernels (sorting and selection networks over coordinates, the distance
+// engine, the mean and sign passes, DETOX's row comparison, the noise) are
+// written once (kernels/*-inl.hpp) and expanded once per SIMD architecture
+// (kernels/expand.hpp). Engines call them through kernels<T>(), which is
+//   - in the compiled library (ROBUSTAGG_COMPILED_LIB, which the CMake target
+//     robustagg::robustagg defines for its users): the table of the
+//     architecture chosen at run time among those compiled in (archs.hpp:
+//     x86-64 SSE2, AVX2+FMA, AVX-512), src/dispatch.cpp; forced with
+//     robustagg::set_simd_arch or ROBUSTAGG_SIMD (simd_arch.hpp);
+//   - header-only (the default, a plain #include): the kernels of the including
+//     file's compile-time target, expanded here as k_native, each instantiated
+//     only where a rule uses it.
 // Every kernel gives bitwise the same result on every architecture: the
 // arithmetic per coordinate (or per virtual lane of the distance engine, whose
-// lane count kDistanceLanes<T> is fixed, not the vector width) is the same,
-// and the kernel sources are built with -ffp-contract=off. (One exception:
-// where several NaN and Inf inputs meet in a sum, as in the mean, the result
-// is NaN on every architecture but its sign and payload bits follow the
-// operand order, which compilers may swap.)
-//
-// This header holds only the kernels' signatures (plain function pointers
-// over raw pointers); it includes no SIMD header, so a translation unit that
-// includes robustagg compiles none of the kernels. With ROBUSTAGG_HEADER_ONLY
-// defined (no compiled library), the kernels are compiled inline in the
-// including translation unit for its compile-time architecture instead.
+// lane count kDistanceLanes<T> is fixed, not the vector width) is the same, and
+// no product is contracted into a sum (ROBUSTAGG_FP_BEGIN, linkage.hpp). (One
+// exception: where several NaN and Inf inputs meet in a sum, as in the mean,
+// the result is NaN on every architecture but its sign and payload bits follow
+// the operand order, which compilers may swap.)
 #pragma once
 
 #include <cstddef>
@@ -42,6 +36,13 @@ namespace detail {
 /// Coordinates per inner block of the coordinate engine (a multiple of every
 /// SIMD width).
 inline constexpr Index kSubTile = 256;
+
+/// Rows read as concurrent streams by the coordinate kernels (the networks,
+/// the mean and the sign vote); above it rows are staged into an L2 buffer
+/// (coordinate.hpp) or read row after row (the mean and sign kernels):
+/// reading more rows side by side falls to a third of the bandwidth on the
+/// development machine.
+inline constexpr Index kDirectStreams = 16;
 
 /// Widest SIMD register (AVX-512) in bytes: the scratch layouts below are
 /// sized for it, whatever the architecture chosen.
@@ -92,11 +93,11 @@ struct KernelSet {
   /// dst[jj] = median over i of rows[i][j0 + jj], jj < count (count <=
   /// kSubTile). `scratch`: coordinate_scratch_bytes(n) bytes, 64-aligned;
   /// net/net_count: the median-pruned Batcher network of n wires when
-  /// kMaxFixedNetwork < n <= kMaxNetworkWires (4096; else unused).
+  /// fixed_networks < n <= kMaxNetworkWires (4096; else unused).
   void (*median)(const T* const* rows, Index n, Index j0, Index count, T* dst,
                  unsigned char* scratch, const Comparator* net, int net_count);
   /// dst[jj] = reducer over the sorted values of coordinate j0 + jj; net is
-  /// the full Batcher network for n in (kMaxFixedNetwork, kMaxNetworkWires].
+  /// the full Batcher network for n in (fixed_networks, kMaxNetworkWires].
   void (*sorted)(const T* const* rows, Index n, Index j0, Index count, T* dst,
                  unsigned char* scratch, const Comparator* net, int net_count,
                  SortedReducer reducer, Index param);
@@ -117,19 +118,33 @@ struct KernelSet {
   /// (detail/rng.hpp: the counter-based Gaussian); src may equal dst.
   void (*add_noise)(const T* src, T* dst, Index count, double b, std::uint64_t seed,
                     std::uint64_t worker, std::uint64_t j0);
+  /// Strided input into contiguous rows: dst[i * dst_stride + jj] =
+  /// src[i * row_stride + (j0 + jj) * col_stride] for i < n, jj < count.
+  /// `extent`: values readable from src (loads past a column's n values, for
+  /// the column-major transpose, stay below it).
+  void (*gather)(const T* src, Index n, Index row_stride, Index col_stride, Index j0, Index count,
+                 Index extent, T* dst, Index dst_stride);
+  /// Largest n the median and sorted kernels run with a register-resident
+  /// network (the engines pass a run-time network above it).
+  int fixed_networks;
 };
 
 /// One architecture's kernels for both value types.
 struct KernelTable {
-  const char* name;    // "sse2", "avx2", "avx512", or the compile-time arch's name
+  const char* name;    // "sse2", "avx2", "avx512" (native_arch.hpp)
   Index float_width;   // floats per SIMD register
   KernelSet<float> f32;
   KernelSet<double> f64;
 };
 
+/// Index of pair (i, k), i < k, in the row-major upper triangle.
+inline Index pair_index(Index n, Index i, Index k) { return i * n - i * (i + 1) / 2 + (k - i - 1); }
+
+#if defined(ROBUSTAGG_COMPILED_LIB)
+
 /// The table the kernels are dispatched to (chosen on first use, or forced
-/// with set_simd_arch / ROBUSTAGG_SIMD).
-ROBUSTAGG_LINKAGE const KernelTable& active_kernel_table();
+/// with set_simd_arch / ROBUSTAGG_SIMD). src/dispatch.cpp.
+const KernelTable& active_kernel_table();
 
 template <class T>
 inline const KernelSet<T>& kernels() {
@@ -139,12 +154,34 @@ inline const KernelSet<T>& kernels() {
     return active_kernel_table().f64;
 }
 
-/// Index of pair (i, k), i < k, in the row-major upper triangle.
-inline Index pair_index(Index n, Index i, Index k) { return i * n - i * (i + 1) / 2 + (k - i - 1); }
+/// Floats per SIMD register of the kernels in use.
+inline Index kernel_float_width() { return active_kernel_table().float_width; }
 
 }  // namespace detail
 }  // namespace robustagg
 
-#if defined(ROBUSTAGG_HEADER_ONLY)
-#include "dispatch_impl.hpp"
+#else  // header-only: the compile-time target's kernels, expanded here
+
+}  // namespace detail
+}  // namespace robustagg
+
+#define ROBUSTAGG_KERNEL_NS k_native
+#if !defined(ROBUSTAGG_KERNEL_FIXED_NETWORKS)
+#define ROBUSTAGG_KERNEL_FIXED_NETWORKS ROBUSTAGG_HEADER_ONLY_FIXED_NETWORKS
+#endif
+#include "kernels/expand.hpp"
+
+namespace robustagg::detail {
+
+/// The kernels of T (k_native::Kernels: each instantiated where it is used).
+template <class T>
+inline k_native::Kernels<T> kernels() {
+  return {};
+}
+
+/// Floats per SIMD register of the kernels in use.
+inline Index kernel_float_width() { return k_native::simd_width<float>; }
+
+}  // namespace robustagg::detail
+
 #endif

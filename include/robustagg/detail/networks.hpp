@@ -8,12 +8,15 @@
 // needed, and only the needed half (min, max or both) is computed. The same
 // generator runs at compile time (fixed networks, unrolled into registers)
 // and at run time (larger n, applied from a comparator list). The SIMD code
-// that applies them is in kernels_impl.hpp.
+// that applies them is in kernels/networks-inl.hpp.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <utility>
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 
 namespace robustagg::detail {
@@ -118,3 +121,5 @@ struct MedianNetwork {
 };
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

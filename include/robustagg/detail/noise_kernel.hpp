@@ -20,6 +20,16 @@
 #include <xsimd/xsimd.hpp>
 
 #include "rng.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 warns (-W[maybe-]uninitialized) inside its own AVX-512 intrinsic
+// headers as the generator's xsimd code inlines them; about GCC's headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 
 namespace robustagg::detail {
 
@@ -153,3 +163,8 @@ inline void add_noise(const T* src, T* dst, std::ptrdiff_t count, double b, std:
 }
 
 }  // namespace robustagg::detail
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+ROBUSTAGG_FP_END

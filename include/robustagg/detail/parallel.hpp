@@ -23,6 +23,9 @@
 #include "../gradients.hpp"
 #include "../threads.hpp"
 #include "../workspace.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
 
@@ -150,3 +153,5 @@ ThreadScratch thread_scratch(Workspace& ws, int threads, std::size_t bytes) {
 }
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

@@ -53,6 +53,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// GCC 12 warns (-W[maybe-]uninitialized) inside its own AVX-512 intrinsic
+// headers as the generator's xsimd code inlines them; about GCC's headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 
 namespace robustagg::detail {
 
@@ -250,3 +260,8 @@ inline T perturbed(T x, double b, std::uint64_t seed, std::uint64_t worker,
 }
 
 }  // namespace robustagg::detail
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+ROBUSTAGG_FP_END

@@ -21,6 +21,9 @@
 #include "parallel.hpp"
 #include "rows.hpp"
 #include "tiles.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
 
@@ -162,3 +165,5 @@ Index finite_rows(const RowsView<T>& g, unsigned char* ok, const T** finite_rows
 }
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

@@ -12,6 +12,9 @@
 #include <cmath>
 
 #include "../gradients.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
 
@@ -103,3 +106,5 @@ inline void from_double(T* out, const double* z, Index d) {
 }
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

@@ -11,6 +11,9 @@
 
 #include "../errors.hpp"
 #include "../gradients.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg {
 
@@ -139,3 +142,5 @@ inline Index top_diagonal(const double* A, Index m) {
 
 }  // namespace detail
 }  // namespace robustagg
+
+ROBUSTAGG_FP_END

@@ -8,6 +8,9 @@
 #include <algorithm>
 
 #include "../gradients.hpp"
+#include "linkage.hpp"
+
+ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
 
@@ -35,3 +38,5 @@ void for_each_tile(Index d, Index tile, Fn&& fn) {
 }
 
 }  // namespace robustagg::detail
+
+ROBUSTAGG_FP_END

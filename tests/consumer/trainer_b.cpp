@@ -1,4 +1,4 @@
-// The second translation unit of the header-only check (header_only_a.cpp).
+// The second translation unit of the plain trainer (trainer.cpp).
 #include <robustagg/robustagg.hpp>
 
 float median_of_column(const robustagg::GradientMatrix<float>& g) {

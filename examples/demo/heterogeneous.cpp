@@ -8,7 +8,6 @@
 #include <cmath>
 #include <map>
 
-#include <robustagg/attacks.hpp>
 #include <robustagg/robustagg.hpp>
 
 #include "report.hpp"

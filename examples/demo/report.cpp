@@ -169,18 +169,25 @@ void write_csv(const std::string& path, const std::vector<Result>& results) {
   std::printf("\nwrote %zu rows to %s\n", rows, path.c_str());
 }
 
-double time_rule(const robustagg::GradientMatrix<float>& G, const std::string& rule, int reps) {
-  const robustagg::AnyRule R = robustagg::parse_rule(rule);
+std::vector<double> time_rules(const std::vector<std::pair<const robustagg::GradientMatrix<float>*, std::string>>& jobs,
+                               int reps) {
+  std::vector<robustagg::AnyRule> rules;
+  for (const auto& j : jobs) rules.push_back(robustagg::parse_rule(j.second));
   robustagg::Workspace ws;
-  robustagg::Vector<float> out(G.cols());
-  std::vector<double> t;
-  for (int k = 0; k <= reps; ++k) {
-    const auto t0 = std::chrono::steady_clock::now();
-    robustagg::aggregate(G, R, out, ws);
-    if (k > 0) t.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  robustagg::Vector<float> out;
+  std::vector<std::vector<double>> t(jobs.size());
+  for (int k = 0; k <= reps; ++k)  // round k = 0: warm-up, not counted
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      const auto t0 = std::chrono::steady_clock::now();
+      robustagg::aggregate(*jobs[j].first, rules[j], out, ws);
+      if (k > 0) t[j].push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  std::vector<double> median;
+  for (auto& v : t) {
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+    median.push_back(v[v.size() / 2]);
   }
-  std::nth_element(t.begin(), t.begin() + std::ptrdiff_t(t.size() / 2), t.end());
-  return t[t.size() / 2];
+  return median;
 }
 
 double time_to(const Result& r, int target) {

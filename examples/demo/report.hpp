@@ -69,9 +69,11 @@ class Runner {
   std::FILE* log_;
 };
 
-/// The median time (ms) of one robustagg::aggregate of G with `rule`, over
-/// `reps` calls after one warm-up call.
-double time_rule(const robustagg::GradientMatrix<float>& G, const std::string& rule, int reps);
+/// The median time (ms) of one robustagg::aggregate call per (gradients,
+/// rule) job, over `reps` rounds after a warm-up round; a round calls every
+/// job once, so every rule sees the same machine load.
+std::vector<double> time_rules(const std::vector<std::pair<const robustagg::GradientMatrix<float>*, std::string>>& jobs,
+                               int reps);
 /// The simulated time (s) at which a run's curve first reaches `target`
 /// tenths (on the curve subset); < 0: never.
 double time_to(const Result& r, int target);

@@ -91,7 +91,8 @@ class Trainer {
   /// batches; workers k*r .. k*r+r-1 share a batch), one row each.
   virtual robustagg::GradientMatrix<float> gradients_at_start(int p, int r, int batch) const = 0;
   /// The median wall time (ms) of one worker's gradient of a batch, on one
-  /// thread, over `reps` batches.
+  /// thread, over `reps` batches; measured at the first call, the same
+  /// number after it.
   virtual double ms_per_gradient(int batch, int reps) const = 0;
 };
 

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <map>
 
+#include <robustagg/attacks.hpp>
 #include <robustagg/robustagg.hpp>
 
 #include "report.hpp"
@@ -102,10 +103,10 @@ const std::vector<std::string>& detox_attacks(bool full) {
   return full ? all : base;
 }
 
-extern const char* const kAttackLegend =
+const char* const kAttackLegend =
     "Attacks (what the Byzantine workers send): alie = \"a little is enough\" (Baruch et al. 2019): the\n"
-    "honest mean minus z honest standard deviations per coordinate, z = the paper's for n and f\n"
-    "(0.25 at n = 45, f = 5); ipm = inner-product manipulation (Xie et al. 2019): -eps x the honest\n"
+    "honest mean minus z honest standard deviations per coordinate, z = the paper's for n rows and\n"
+    "f Byzantine (printed below); ipm = inner-product manipulation (Xie et al. 2019): -eps x the honest\n"
     "mean, eps = 0.5, and eps = 10, past h/q = 8 (h honest workers), where the mean's expected step\n"
     "turns against the true gradient; reverse = -100 x their own gradient; constant(c=-1) = every\n"
     "entry -1, the DETOX rebuttal's attack. --full adds min-sum and min-max (Shejwalkar & Houmansadr\n"
@@ -123,7 +124,8 @@ void run_detox(Context& ctx) {
   const int q_max = largest_q(refusal);
 
   // --- timing: the simulated cluster's step = one worker's gradient (the
-  // workers run in parallel) + one aggregation, measured here, one at a time.
+  // workers run in parallel) + one aggregation, measured here before the
+  // training runs, the rules taking turns.
   const robustagg::GradientMatrix<float> G1 = T.gradients_at_start(kP, 1, S.batch);
   const robustagg::GradientMatrix<float> G3 = T.gradients_at_start(kP, kR, S.batch);
   const double ms_grad = T.ms_per_gradient(S.batch, S.timing_reps);
@@ -132,8 +134,8 @@ void run_detox(Context& ctx) {
   for (const Pair& pr : pairs()) table_rules.push_back(canon(pr.vanilla(kQ)));
   for (const Pair& pr : pairs()) table_rules.push_back(canon(pr.detox(fe(kQ))));
   if (ctx.opt.full)
-    for (const std::string& s : {std::string("trimmed-mean(f=5)"), std::string("krum(f=5)"), "centered-clipping(tau=" + tau + ")",
-                                 std::string("geometric-median")})
+    for (const std::string& s : {std::string("trimmed-mean(f=5)"), std::string("krum(f=5)"),
+                                 "centered-clipping(tau=" + tau + ")", std::string("geometric-median")})
       table_rules.push_back(canon(s));
   const std::vector<int> study_q = {1, kQ, q_max};
   std::map<std::string, double> agg_ms;
@@ -154,6 +156,7 @@ void run_detox(Context& ctx) {
   std::vector<Job> jobs;
   auto add = [&](const std::string& experiment, int q, const std::string& attack, const std::string& rule,
                  int run_steps, bool curve) {
+    const double agg = agg_ms.at(rule);
     jobs.push_back({experiment + " q=" + std::to_string(attack == "none" ? 0 : q) + " " + attack + " " + rule +
                         (experiment == "equal-time" ? ", " + std::to_string(run_steps) + " steps" : ""),
                     [=, &T, &S] {
@@ -173,8 +176,8 @@ void run_detox(Context& ctx) {
                       r.q = attack == "none" ? 0 : q;
                       r.attack = attack;
                       r.ms_gradient = ms_grad;
-                      r.ms_aggregation = agg_ms.at(rule);
-                      r.sim_ms_step = ms_grad + r.ms_aggregation;
+                      r.ms_aggregation = agg;
+                      r.sim_ms_step = ms_grad + agg;
                       return r;
                     }});
   };
@@ -219,6 +222,9 @@ void run_detox(Context& ctx) {
               "Batches of %d, %d steps, SGD step %s decaying linearly to a tenth; accuracy (%%) on the test set.\n\n",
               fe(kQ), kP / kR, kP / kR, kP, S.batch, steps, secs(S.lr).c_str());
   std::printf("%s", kAttackLegend);
+  std::printf("ALIE's z at n = %d:", kP);
+  for (int q : study_q) std::printf(" %s (q = %d)", secs(robustagg::attacks::alie_z(kP, q)).c_str(), q);
+  std::printf(".\n");
 
   // Timing.
   std::printf("\nSimulated step = one worker's gradient (%s ms, measured: the workers run in parallel) + one\n"

@@ -110,10 +110,9 @@ struct Context {
   std::vector<Result>& results;  // every run, for the CSV
 };
 
-/// The attacks of the DETOX and sign experiments (--full adds four) and
-/// their legend.
+/// The attacks of the DETOX and sign experiments (--full adds five;
+/// detox.cpp prints their legend).
 const std::vector<std::string>& detox_attacks(bool full);
-extern const char* const kAttackLegend;
 
 void run_detox(Context& ctx);
 void run_sign(Context& ctx);

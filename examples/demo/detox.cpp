@@ -228,9 +228,9 @@ void run_detox(Context& ctx) {
 
   // Timing.
   std::printf("\nSimulated step = one worker's gradient (%s ms, measured: the workers run in parallel) + one\n"
-              "aggregation (median of %d robustagg::aggregate calls on the clean gradients at the initial\n"
-              "parameters, d = %td, p = %d, the rules taking turns; nothing else running in this process).\n"
-              "Communication is not modelled.\n\n",
+              "aggregation (the median of %d robustagg::aggregate calls on one thread, on the clean gradients at\n"
+              "the initial parameters, d = %td, p = %d, the rules taking turns; nothing else running in this\n"
+              "process). Communication is not modelled.\n\n",
               ms(ms_grad).c_str(), S.timing_reps, T.params(), kP);
   {
     Table t({"pair", "q", "vanilla agg ms", "DETOX agg ms", "agg speed-up", "vanilla step ms", "DETOX step ms",

@@ -56,8 +56,8 @@ struct Job {
   std::function<Result()> run;
 };
 
-/// Runs jobs two at a time (a run keeps about one core busy: its gradients
-/// use two threads only while the other run aggregates or evaluates), and
+/// Runs jobs two at a time, one per core (each run computes its gradients
+/// and aggregates on its own thread; main sets robustagg to one thread), and
 /// writes one progress line per finished run, in job order, to the log.
 /// A run's result does not depend on which thread ran it.
 class Runner {
@@ -71,7 +71,8 @@ class Runner {
 
 /// The median time (ms) of one robustagg::aggregate call per (gradients,
 /// rule) job, over `reps` rounds after a warm-up round; a round calls every
-/// job once, so every rule sees the same machine load.
+/// job once, so every rule sees the same machine load. Uses robustagg's
+/// thread setting (one thread in the demo).
 std::vector<double> time_rules(const std::vector<std::pair<const robustagg::GradientMatrix<float>*, std::string>>& jobs,
                                int reps);
 /// The simulated time (s) at which a run's curve first reaches `target`

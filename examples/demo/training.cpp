@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
-#include <thread>
 
 #include <robustagg/attacks.hpp>
 #include <robustagg/robustagg.hpp>
@@ -33,21 +32,6 @@ double median_of(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-/// fn(t) for t in [0, count) on `threads` std::threads (the caller's
-/// included), task t on thread t mod threads: which thread runs a task
-/// never changes its result.
-template <class Fn>
-void for_each_task(int count, int threads, Fn&& fn) {
-  threads = std::max(1, std::min(threads, count));
-  auto part = [&](int k) {
-    for (int t = k; t < count; t += threads) fn(t, k);
-  };
-  std::vector<std::thread> pool;
-  for (int k = 1; k < threads; ++k) pool.emplace_back(part, k);
-  part(0);
-  for (std::thread& th : pool) th.join();
-}
-
 template <class Model>
 class MlpTrainer final : public Trainer {
  public:
@@ -63,12 +47,13 @@ class MlpTrainer final : public Trainer {
   Index train_size() const override { return train_.size(); }
   const Dataset& train_set() const override { return train_; }
 
-  /// The workers' gradients into G: one task per distinct (batch, flipped)
-  /// pair, each writing only its own row; rows sharing a batch are copied.
+  /// The workers' gradients into G: one gradient per distinct (batch,
+  /// flipped) pair, on the calling thread (the Runner runs two training
+  /// runs at a time, one per core); rows sharing a batch are copied.
   /// Returns the sum of the distinct batches' mean losses.
   double gradients(const float* params, const std::vector<std::vector<int>>& batches,
                    const std::vector<int>& stream_of, const std::vector<char>& flipped,
-                   robustagg::GradientMatrix<float>& G, std::vector<typename Model::Scratch>& scratch) const {
+                   robustagg::GradientMatrix<float>& G, typename Model::Scratch& scratch) const {
     const int p = int(stream_of.size());
     std::vector<int> first(2 * batches.size(), -1), source(static_cast<std::size_t>(p)), tasks;
     for (int i = 0; i < p; ++i) {
@@ -77,12 +62,11 @@ class MlpTrainer final : public Trainer {
       source[std::size_t(i)] = f;
     }
     std::vector<double> loss(static_cast<std::size_t>(p), 0.0);
-    for_each_task(int(tasks.size()), int(scratch.size()), [&](int t, int thread) {
-      const int i = tasks[std::size_t(t)];
+    for (const int i : tasks) {
       const std::vector<int>& b = batches[std::size_t(stream_of[std::size_t(i)])];
-      loss[std::size_t(i)] = Model::gradient(params, train_, b.data(), Index(b.size()), G.row(i).data(),
-                                             scratch[std::size_t(thread)], flipped[std::size_t(i)] != 0);
-    });
+      loss[std::size_t(i)] = Model::gradient(params, train_, b.data(), Index(b.size()), G.row(i).data(), scratch,
+                                             flipped[std::size_t(i)] != 0);
+    }
     double sum = 0.0;
     for (int i = 0; i < p; ++i)
       if (source[std::size_t(i)] != i) G.row(i) = G.row(source[std::size_t(i)]);
@@ -109,7 +93,7 @@ class MlpTrainer final : public Trainer {
     robustagg::GradientMatrix<float> G(p, Model::kParams);
     robustagg::Vector<float> out(Model::kParams);
     robustagg::Workspace ws;
-    std::vector<typename Model::Scratch> scratch(2);  // the gradients on 2 threads
+    typename Model::Scratch scratch;
     const auto* noisy_median = rule.target<robustagg::NoisyMedian>();
     const auto* noisy_sign = rule.target<robustagg::NoisySignVote>();
     std::vector<double> t_step;
@@ -127,7 +111,7 @@ class MlpTrainer final : public Trainer {
     auto curve_step = [&](int k) { return int((long long)k * run.steps / std::max(run.curve_points, 1)); };
     for (int step = 0; step < run.steps && !r.diverged; ++step) {
       if (run.curve_points > 0 && next_point < run.curve_points && curve_step(next_point) == step) {
-        r.curve.emplace_back(step, Model::accuracy(params.data(), curve_, scratch[0]));
+        r.curve.emplace_back(step, Model::accuracy(params.data(), curve_, scratch));
         while (next_point < run.curve_points && curve_step(next_point) <= step) ++next_point;
       }
       const auto t0 = Clock::now();
@@ -178,8 +162,8 @@ class MlpTrainer final : public Trainer {
       else r.steps = step + 1;
     }
     if (!r.diverged) {
-      r.accuracy = Model::accuracy(params.data(), test_, scratch[0]);
-      if (run.curve_points > 0) r.curve.emplace_back(run.steps, Model::accuracy(params.data(), curve_, scratch[0]));
+      r.accuracy = Model::accuracy(params.data(), test_, scratch);
+      if (run.curve_points > 0) r.curve.emplace_back(run.steps, Model::accuracy(params.data(), curve_, scratch));
     }
     r.ms_step = median_of(t_step);
     return r;
@@ -195,7 +179,7 @@ class MlpTrainer final : public Trainer {
     for (int s = 0; s < streams; ++s)
       sample_batch(train_.size(), batch, seed_, 0, std::uint64_t(s), batches[std::size_t(s)].data());
     robustagg::GradientMatrix<float> G(p, Model::kParams);
-    std::vector<typename Model::Scratch> scratch(2);
+    typename Model::Scratch scratch;
     gradients(params.data(), batches, stream_of, std::vector<char>(std::size_t(p), 0), G, scratch);
     return G;
   }

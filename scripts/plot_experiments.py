@@ -62,6 +62,14 @@ def detox_attacks(runs, out_dir):
     fig, ax = plt.subplots(figsize=(15, 5.5))
     width = 0.85 / len(rules)
     cmap = plt.get_cmap("tab20")
+    # A pair shares a colour: the vanilla rule dark, its DETOX form light and hatched.
+    families = list(dict.fromkeys(pair_of(r) for r in rules if r != "mean"))
+
+    def color(rule):
+        if rule == "mean":
+            return "dimgray"
+        return cmap((2 * families.index(pair_of(rule)) + (1 if is_detox(rule) else 0)) % 20)
+
     for i, rule in enumerate(rules):
         xs = [a + (i - (len(rules) - 1) / 2) * width for a in range(len(attacks))]
         ys, div = [], []
@@ -73,7 +81,7 @@ def detox_attacks(runs, out_dir):
                     div.append(x)
             else:
                 ys.append(float(r["accuracy"]))
-        ax.bar(xs, ys, width, label=short(rule), color=cmap(i % 20), hatch="//" if is_detox(rule) else None,
+        ax.bar(xs, ys, width, label=short(rule), color=color(rule), hatch="//" if is_detox(rule) else None,
                edgecolor="white")
         if div:
             ax.plot(div, [2] * len(div), "x", color="black", ms=8, mew=2)

@@ -79,15 +79,16 @@ void run_sign(Context& ctx) {
   std::printf("p = %d, q = %d, r = %d as in experiment 1; signSGD's step %s decaying linearly to a tenth, %d steps.\n"
               "sign-vote is signSGD with majority vote; `%s` is its DETOX form, the one the\n"
               "paper pairs: the group vote, then signSGD's majority vote over the %d winners (no buckets).\n"
-              "ipm(eps=10) is left out: its rows have the signs of ipm's. Byzantine workers as DETOX's worst\n"
-              "case (workers",
+              "ipm(eps=10) is left out: its rows have the signs of ipm's.\n"
+              "Byzantine workers as DETOX's worst case (workers",
               p, q, r, secs(S.sign_lr).c_str(), steps, shown(detox).c_str(), p / r);
   for (Index b : worst) std::printf(" %td", b);
   const Index cw = captured_groups(worst, p, r), cr = captured_groups(random, p, r);
-  std::printf(": %td group%s captured), and in the last\ncolumn at random (workers", cw, cw == 1 ? "" : "s");
+  std::printf(": %td group%s captured), and in the last column\nat random, as the paper's server assigns groups (workers",
+              cw, cw == 1 ? "" : "s");
   for (Index b : random) std::printf(" %td", b);
-  std::printf(", seed %llu: %td group%s captured), as the paper's server assigns groups.\n\n",
-              static_cast<unsigned long long>(ctx.opt.seed), cr, cr == 1 ? "" : "s");
+  std::printf(", seed %llu: %td group%s captured).\n\n", static_cast<unsigned long long>(ctx.opt.seed), cr,
+              cr == 1 ? "" : "s");
   std::vector<std::string> header = {"rule"};
   for (const auto& a : attacks) header.push_back(a);
   header.push_back(random_label);

@@ -78,7 +78,6 @@ void run_heterogeneous(Context& ctx) {
 
   // Table A: the rules over b, none and ALIE (2 Byzantine workers).
   std::vector<std::pair<std::string, std::string>> rows_a;  // (label, rule)
-  std::vector<double> lr_a;
   std::vector<bool> scaled_a;
   auto row_a = [&](const std::string& rule, bool scaled) {
     rows_a.push_back({"`" + rule + "`" + (is_sign(rule) ? (scaled ? ", step ~ b" : ", step " + secs(S.sign_lr)) : ""), rule});

@@ -2,7 +2,7 @@
 # demo_csv_shape: 3 steps per run) with its output, progress log and CSV
 # checked against each other:
 #   - every experiment's tables and conclusions are printed, no \r reaches a
-#     non-terminal stderr;
+#     non-terminal stderr; --help names the q = 5 table's attacks;
 #   - the log has one line per run, numbered 1..N in order, per experiment;
 #   - the CSV has the documented header, one row per run (counts from the
 #     design in docs/experiments.md), no run twice, accuracies in percent
@@ -34,6 +34,17 @@ if(CMAKE_SCRIPT_MODE_FILE)
   string(FIND "${stderr}" "\r" at)
   if(NOT at EQUAL -1)
     message(FATAL_ERROR "progress written with \\r to a non-terminal stderr")
+  endif()
+  # --help names the attacks of the q = 5 table (the first table with a
+  # rule column): the same list, in the same order.
+  execute_process(COMMAND ${DEMO} --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
+  string(REGEX MATCH "DETOX forms under\n *([^;]+);" m "${help}")
+  string(REGEX REPLACE "[ \n]+" "" help_attacks "${CMAKE_MATCH_1}")
+  string(REGEX MATCH "\n\\| rule +\\|([^\n]*)\\|\n" m "${stdout}")
+  string(REGEX REPLACE " +" "" table_attacks "${CMAKE_MATCH_1}")
+  string(REPLACE "|" "," table_attacks "${table_attacks}")
+  if(NOT rc EQUAL 0 OR help_attacks STREQUAL "" OR NOT help_attacks STREQUAL table_attacks)
+    message(FATAL_ERROR "--help lists the attacks '${help_attacks}', the q = 5 table '${table_attacks}'")
   endif()
 
   # The progress log: per experiment, lines [name i/N] with i = 1..N in order.

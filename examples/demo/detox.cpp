@@ -246,7 +246,8 @@ void run_detox(Context& ctx) {
         if (same)
           for (std::size_t k = 1; k < study_q.size(); ++k) qs += ", " + std::to_string(study_q[k]);
         t.row({same ? pr.name : pr.name + ", q = " + qs, qs, ms(agg_ms[v]), ms(agg_ms[d]),
-               times(agg_ms[v] / agg_ms[d]), ms(sim(v)), ms(sim(d)), times(sim(v) / sim(d))});
+               times(as_printed(agg_ms[v]) / as_printed(agg_ms[d])), ms(sim(v)), ms(sim(d)),
+               times(as_printed(sim(v)) / as_printed(sim(d)))});
       }
     }
     t.print();
@@ -397,7 +398,7 @@ void run_detox(Context& ctx) {
         ++eq_cells;
         eq_wins += y > x;
         if (rv && rd && !rv->diverged && !rd->diverged && time_to(*rv, target) > 0 && time_to(*rd, target) > 0)
-          tta_ratio.push_back(time_to(*rv, target) / time_to(*rd, target));
+          tta_ratio.push_back(as_printed(time_to(*rv, target)) / as_printed(time_to(*rd, target)));
         t.row({pr.name + ", " + a, ms(sim(v)) + " / " + ms(sim(d)), cell(rv) + " / " + cell(rd),
                secs(steps * sim(d) / 1e3), std::to_string(eq_steps[v]), cell(ev) + " / " + cell(rd),
                tta_cell(rv, target) + " / " + tta_cell(rd, target)});

@@ -38,6 +38,7 @@ std::string sig3(double x) {
 
 std::string ms(double milliseconds) { return sig3(milliseconds); }
 std::string secs(double seconds) { return sig3(seconds); }
+double as_printed(double time) { return std::stod(sig3(time)); }
 std::string times(double ratio) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fx", ratio);

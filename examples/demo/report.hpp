@@ -27,6 +27,9 @@ std::string ms(double milliseconds);
 std::string secs(double seconds);
 /// A ratio with one decimal ("6.7x").
 std::string times(double ratio);
+/// A time as ms() and secs() print it, back as a number: ratios and
+/// conclusions are computed from these, so they agree with the printed times.
+double as_printed(double time);
 
 /// A canonical rule spec as printed in tables: without DETOX's default
 /// "buckets=0, inner=mean, " and Multi-Krum's default ", m=0" (the CSV keeps

@@ -150,8 +150,9 @@ void run_heterogeneous(Context& ctx) {
   const auto nm = best("noisy-median", false, "none"), ns = best("noisy-sign-vote", false, "none"),
              nss = best("noisy-sign-vote", true, "none");
   std::printf("\nConclusion: without attack the median reaches %s%% and the sign vote %s%% against the mean's %s%%;\n"
-              "the best noisy median, %s, %s%% (%s points over the median); the best noisy sign vote at the fixed\n"
-              "step, %s, %s%% (%s over the sign vote); with the step scaled to b, %s, %s%% (%s).\n",
+              "  the best noisy median, %s, %s%% (%s points over the median);\n"
+              "  the best noisy sign vote at the fixed step, %s, %s%% (%s over the sign vote);\n"
+              "  with the step scaled to b, %s, %s%% (%s).\n",
               points(med).c_str(), points(sign).c_str(), points(mean).c_str(), nm.second.c_str(),
               points(nm.first).c_str(), points(nm.first - med).c_str(), ns.second.c_str(), points(ns.first).c_str(),
               points(ns.first - sign).c_str(), nss.second.c_str(), points(nss.first).c_str(),

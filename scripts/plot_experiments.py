@@ -5,7 +5,7 @@ Usage: /usr/bin/python3 scripts/plot_experiments.py out.csv [docs/figures]
 
 Writes (each only when the CSV holds its experiment)
   detox_attacks.png           q = 5: test accuracy of each rule under each attack (x: diverged)
-  detox_q_study.png           Figure 1: accuracy over the steps, vanilla vs DETOX, at q = 0, 1, 5, q_max
+  detox_q_study.png           Figure 1: accuracy over the steps, vanilla vs DETOX, a panel per pair and q (0, 1, 5, q_max)
   detox_equal_time.png        accuracy against simulated time, vanilla vs DETOX (no attack, ALIE)
   sign_curves.png             Figure 2: sign-vote vs its DETOX form over the steps, under each attack
   heterogeneous_accuracy.png  accuracy against the noise b: noisy median, noisy sign vote (fixed and scaled step)
@@ -97,30 +97,33 @@ def detox_attacks(runs, out_dir):
 
 
 def q_study(rows, runs, out_dir):
-    """Figure 1: one panel per q (q = 0: no attack; else ALIE), a colour per pair."""
+    """Figure 1: a panel per pair (rows) and q (columns; q = 0: no attack, else ALIE), vanilla vs DETOX."""
     study = [r for r in runs if r["experiment"] == "detox" and r["rule"] != "mean"
              and (r["attack"] == "none" or r["attack"] == "alie")]
     qs = sorted({int(r["q"]) for r in study})
     pairs = list(dict.fromkeys(pair_of(r["rule"]) for r in study))
-    fig, axes = plt.subplots(1, len(qs), figsize=(4.2 * len(qs), 4.2), sharey=True)
-    axes = axes if len(qs) > 1 else [axes]
-    for ax, q in zip(axes, qs):
-        for run in [r for r in study if int(r["q"]) == q]:
-            pts = curve(rows, run)
-            if not pts:
-                continue
-            color = PAIR_COLORS[pairs.index(pair_of(run["rule"])) % len(PAIR_COLORS)]
-            ax.plot([s for s, _ in pts], [a for _, a in pts], color=color, ls="--" if is_detox(run["rule"]) else "-",
-                    label=short(run["rule"]))
-        ax.set_title("q = 0 (no attack)" if q == 0 else f"ALIE, q = {q}")
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, loc="lower right")
-    axes[0].set_ylabel("accuracy on 1000 test examples (%)")
-    axes[0].set_ylim(0, 100)
-    fig.suptitle("DETOX (dashed) against its vanilla form (solid), p = 45, r = 3: equal steps")
+    fig, axes = plt.subplots(len(pairs), len(qs), figsize=(3.3 * len(qs), 2.6 * len(pairs)), sharex=True,
+                             sharey=True, squeeze=False)
+    for i, pair in enumerate(pairs):
+        for j, q in enumerate(qs):
+            ax = axes[i][j]
+            for run in [r for r in study if int(r["q"]) == q and pair_of(r["rule"]) == pair]:
+                pts = curve(rows, run)
+                detox = is_detox(run["rule"])
+                ax.plot([s for s, _ in pts], [a for _, a in pts], color="tab:red" if detox else "tab:blue",
+                        ls="--" if detox else "-",
+                        label=f"{short(run['rule'])}: {run['accuracy'] or 'diverged'}")
+            ax.set_title(("q = 0, no attack" if q == 0 else f"q = {q}, ALIE") + f": {pair}", fontsize=8)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=6, loc="lower right")
+            if i == len(pairs) - 1:
+                ax.set_xlabel("step")
+        axes[i][0].set_ylabel("accuracy, 1000 test ex. (%)", fontsize=8)
+    axes[0][0].set_ylim(0, 100)
+    fig.suptitle("DETOX (dashed) against its vanilla form (solid), p = 45, r = 3, equal steps "
+                 "(legend: final test accuracy)")
     fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, "detox_q_study.png"), dpi=100)
+    fig.savefig(os.path.join(out_dir, "detox_q_study.png"), dpi=90)
     plt.close(fig)
 
 

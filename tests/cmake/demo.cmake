@@ -14,6 +14,24 @@
 #
 # Included from tests/CMakeLists.txt it registers the tests; run with
 # cmake -DDEMO=... -DOUT=... -DLOG=... -P demo.cmake it performs the check.
+# demo_public_api (run with -DDEMO_SOURCES=examples/demo): the demo uses only
+# robustagg's public API, no robustagg::detail name and no detail/ header.
+if(CMAKE_SCRIPT_MODE_FILE AND DEFINED DEMO_SOURCES)
+  file(GLOB sources ${DEMO_SOURCES}/*.cpp ${DEMO_SOURCES}/*.hpp)
+  list(LENGTH sources n)
+  if(n EQUAL 0)
+    message(FATAL_ERROR "no demo sources in '${DEMO_SOURCES}'")
+  endif()
+  foreach(f IN LISTS sources)
+    file(READ ${f} text)
+    if(text MATCHES "detail::|robustagg/detail/")
+      message(FATAL_ERROR "${f} uses robustagg's internals ('${CMAKE_MATCH_0}'): the demo uses only the public API")
+    endif()
+  endforeach()
+  message(STATUS "demo: ${n} sources, public API only")
+  return()
+endif()
+
 if(CMAKE_SCRIPT_MODE_FILE)
   cmake_policy(SET CMP0054 NEW)
   cmake_policy(SET CMP0007 NEW)
@@ -195,6 +213,8 @@ if(ROBUSTAGG_BUILD_EXAMPLES)
                      -DOUT=${CMAKE_CURRENT_BINARY_DIR}/demo_quick.csv -DLOG=${CMAKE_CURRENT_BINARY_DIR}/demo_quick.log
                      -P ${CMAKE_CURRENT_LIST_FILE})
     set_tests_properties(demo_quick PROPERTIES TIMEOUT 300)
+    add_test(NAME demo_public_api
+             COMMAND ${CMAKE_COMMAND} -DDEMO_SOURCES=${PROJECT_SOURCE_DIR}/examples/demo -P ${CMAKE_CURRENT_LIST_FILE})
     add_test(NAME demo_help COMMAND robustagg-demo --help)
     set_tests_properties(demo_help PROPERTIES PASS_REGULAR_EXPRESSION "--experiment detox\\|sign\\|heterogeneous\\|all")
     add_test(NAME demo_bad_flag COMMAND robustagg-demo --experiment nope)

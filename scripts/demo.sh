@@ -9,10 +9,12 @@
 # (needs python3-matplotlib: bash scripts/deps.sh python3-matplotlib).
 #
 # Usage: bash scripts/demo.sh [robustagg-demo flags], e.g.
-#   bash scripts/demo.sh                    # the default run (about 5 minutes on 2 cores, build included)
-#   bash scripts/demo.sh --full             # also optimal-alie against each rule (much longer)
+#   bash scripts/demo.sh                    # the default run (under 5 minutes on 2 cores, build included)
+#   bash scripts/demo.sh --full             # more rules and attacks, optimal-alie included (much longer)
 #   bash scripts/demo.sh --quick --csv out.csv
-#   bash scripts/demo.sh --experiment heterogeneous
+#   bash scripts/demo.sh --experiment sign
+# Progress (one line per finished run, in order) goes to build/demo/progress.log
+# unless --log FILE is given; the tables and conclusions to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh zlib1g-dev dataset-fashion-mnist
@@ -31,4 +33,6 @@ if ! cmake --build "$build" -j "$(nproc)" --target robustagg-demo >"$log" 2>&1; 
   echo "build failed; full log: $log" >&2
   exit 1
 fi
-exec "$build/examples/robustagg-demo" "$@"
+log=()
+case " $* " in *" --log "*) ;; *) log=(--log "$build/progress.log") ;; esac
+exec "$build/examples/robustagg-demo" "${log[@]}" "$@"

@@ -9,7 +9,6 @@
 #include <random>
 #include <vector>
 
-#include <robustagg/detail/rng.hpp>
 #include <robustagg/gradients.hpp>
 
 #include "digits.hpp"
@@ -42,12 +41,43 @@ inline std::vector<Index> byzantine_workers(Index p, Index q, Index r) {
   return ids;
 }
 
+/// splitmix64's finaliser (Steele, Lea, Flood 2014): a bijective avalanche
+/// mix of a 64-bit key (the demo's own copy: robustagg's is internal).
+inline std::uint64_t mix64(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/// q Byzantine worker ids among p drawn at random (seeded): the DETOX
+/// paper's model, where the parameter server assigns workers to groups at
+/// random, so the adversary cannot choose its groups. Ascending order.
+inline std::vector<Index> random_workers(Index p, Index q, std::uint64_t seed) {
+  std::vector<Index> ids(static_cast<std::size_t>(std::max<Index>(p, 0)));
+  for (Index i = 0; i < p; ++i) ids[std::size_t(i)] = i;
+  std::mt19937_64 rng(mix64(seed ^ 0x6a09e667f3bcc909ULL));
+  for (std::size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[std::size_t(rng() % i)]);
+  ids.resize(std::size_t(std::min(q, p)));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+/// The groups of r consecutive workers in which the Byzantine workers hold
+/// a majority (those whose vote they capture).
+inline Index captured_groups(const std::vector<Index>& byzantine, Index p, Index r) {
+  std::vector<Index> count(static_cast<std::size_t>(std::max<Index>((p + r - 1) / r, 0)), 0);
+  for (Index b : byzantine) ++count[std::size_t(b / r)];
+  Index captured = 0;
+  for (Index c : count) captured += c >= r / 2 + 1;
+  return captured;
+}
+
 /// The minibatch of `batch` training indices (drawn with replacement) for
 /// (seed, step, stream): every worker of a DETOX group uses its group's
 /// stream, so the group's honest replicas compute bitwise-equal gradients.
 inline void sample_batch(Index n_train, int batch, std::uint64_t seed, std::uint64_t step,
                          std::uint64_t stream, int* out) {
-  using robustagg::detail::mix64;
   std::mt19937_64 rng(mix64(mix64(mix64(seed) ^ step) ^ stream));
   for (int i = 0; i < batch; ++i) out[i] = int(rng() % std::uint64_t(n_train));
 }

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include <robustagg/attacks.hpp>
 #include <robustagg/robustagg.hpp>
 
 #include "digits.hpp"

@@ -3,7 +3,6 @@
 #pragma once
 
 #include "aggregate.hpp"
-#include "attacks.hpp"
 #include "bulyan.hpp"
 #include "caf.hpp"
 #include "centered_clipping.hpp"

@@ -126,7 +126,7 @@ TEMPLATE_TEST_CASE("steady-state aggregation allocates nothing", "[alloc]", floa
       "bucketing(s=3, seed=1, then=median)", "clip(c=30, then=nnm(f=2, then=trimmed-mean(f=2)))",
       // the rules after 2020
       "geometric-median(iterations=4)", "centered-clipping(tau=1, iterations=2)", "meamed(f=3)",
-      "mda(f=2)", "monna(f=3, trusted=1)", "caf(f=3)", "smea(f=1)"};
+      "mda(f=2)", "monna(f=3, trusted=1)", "caf(f=3)", "smea(f=1)", "cge(f=3)"};
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
   // n = 51 crosses the 32-row register kernels; under a sanitizer (sanitized.hpp)

@@ -6,6 +6,7 @@
 #include "bulyan.hpp"
 #include "caf.hpp"
 #include "centered_clipping.hpp"
+#include "cge.hpp"
 #include "detox.hpp"
 #include "errors.hpp"
 #include "geometric_median.hpp"

@@ -3,6 +3,7 @@
 // included by spec.hpp under ROBUSTAGG_HEADER_ONLY.
 #pragma once
 
+#include "../cge.hpp"
 #include "../spec.hpp"
 
 namespace robustagg {
@@ -130,7 +131,7 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
        }},
       // --- end of stages ---
       // --- The rules after 2020 (geometric median, centered clipping, Meamed,
-      // MDA, MoNNA, CAF, SMEA): static parameters are checked here, at parse time.
+      // MDA, MoNNA, CAF, SMEA, CGE): static parameters are checked here, at parse time.
       {"geometric-median", "iterations=64, nu=1e-6, tolerance=1e-7", "n >= 1, nu > 0",
        "smoothed Weiszfeld (RFA) over the finite rows from their median: z = sum w_i x_i / "
        "sum w_i, w_i = 1/max(nu, |x_i - z|)",
@@ -191,6 +192,13 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
        "the mean of the n-f rows whose covariance has the smallest top eigenvalue",
        [](SpecArgs& a, const Nested&) {
          Smea r{a.get_int("f")};
+         a.finish("f");
+         return AnyRule(r);
+       }},
+      {"cge", "f", "n >= 2f+1",
+       "comparative gradient elimination: the mean of the n-f rows of smallest norm",
+       [](SpecArgs& a, const Nested&) {
+         Cge r{a.get_int("f")};
          a.finish("f");
          return AnyRule(r);
        }},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "aggregate.hpp"
+#include "any_stage.hpp"
 #include "bulyan.hpp"
 #include "caf.hpp"
 #include "centered_clipping.hpp"

@@ -4,6 +4,8 @@
 // -O2 and at -O2 -march=native (tests/cmake/consumers.cmake): the library's
 // headers must not warn.
 #include <cstdio>
+#include <string>
+#include <robustagg/attacks.hpp>
 #include <robustagg/robustagg.hpp>
 #include <vector>
 
@@ -29,6 +31,16 @@ int exercise() {
   ra::aggregate(g, ra::parse_rule("detox(r=3, outer=bulyan(f=0))"), out, ws);
   for (const ra::RuleInfo& info : ra::rule_catalog()) {
     if (info.parameters.empty()) ra::aggregate(g, ra::parse_rule(info.name), out, ws);
+  }
+  ra::aggregate(g, ra::Cge{2}, out, ws);
+  ra::GradientMatrix<T> staged;
+  ra::apply_stage(g, ra::parse_stage("nnm(f=2)"), staged, ws);
+  // the attack catalogue (not in the umbrella header), every gradient attack
+  for (const auto& a : ra::attacks::attack_catalog()) {
+    if (a.kind != ra::attacks::Attack::Kind::gradient) continue;
+    ra::GradientMatrix<T> h = g;
+    const std::string spec = a.name.rfind("optimal", 0) == 0 ? a.name + "(rule=median, steps=2)" : a.name;
+    ra::attacks::parse_attack(spec).apply(h, {0, 1}, 1);
   }
   ra::Aggregator<> agg(ra::parse_rule("multi-krum(f=1)"));
   agg(g, out);

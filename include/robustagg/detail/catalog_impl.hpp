@@ -144,18 +144,24 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
          r.check_parameters();
          return AnyRule(r);
        }},
-      {"centered-clipping", "tau, iterations=1, warm-start=0", "n >= 1, tau > 0",
-       "from the median, iterations of v += mean_i c_i (x_i - v), c_i = min(1, tau/|x_i - v|) "
-       "(warm-start=1: an Aggregator starts from its previous output)",
+      {"centered-clipping", "tau, iterations=1, start=median, warm-start=0", "n >= 1, tau > 0",
+       "from the start (median, mean or zero), iterations of v += mean_i c_i (x_i - v), "
+       "c_i = min(1, tau/|x_i - v|) (warm-start=1: an Aggregator starts from its previous output)",
        [](SpecArgs& a, const Nested&) {
          CenteredClipping r;
          r.tau = a.get_double("tau");
          r.iterations = a.get_int("iterations", r.iterations);
+         if (a.has("start")) {
+           const std::string s = a.get_word("start", "median, mean, zero");
+           r.start = s == "mean" ? CenteredClipping::Start::mean
+                     : s == "zero" ? CenteredClipping::Start::zero
+                                   : CenteredClipping::Start::median;
+         }
          const int warm = a.get_int("warm-start", 0);
          if (warm > 1)
            detail::fail("rule spec: centered-clipping: warm-start must be 0 or 1, got ", warm);
          r.warm_start = warm == 1;
-         a.finish("tau, iterations, warm-start");
+         a.finish("tau, iterations, start, warm-start");
          r.check_parameters();
          return AnyRule(r);
        }},

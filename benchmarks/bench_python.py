@@ -5,8 +5,9 @@ and against the usual NumPy/PyTorch ways of computing the same rules.
 1. Overhead: robustagg.aggregate(g, rule) (new output and workspace per
    call) against the C++ robustagg::aggregate with a new workspace and output
    per call, and robustagg.Aggregator(rule)(g, out=) against the C++ call
-   reusing both; the C++ side is timed inside the module (_time_cpp: a
-   steady_clock loop over the same buffers, same compiled code).
+   reusing both; the C++ side is timed inside the module (_testing.time_cpp,
+   a test hook of test builds: a steady_clock loop over the same buffers,
+   same compiled code).
 2. Peers, float32, n x d: torch.median(dim=0) and numpy.median(axis=0)
    against robustagg median; a torch.cdist-based Krum (squared distances,
    sort, sum of the n-f-2 nearest, argmin) against robustagg krum(f).
@@ -17,7 +18,8 @@ load; peer times are medians over interleaved repetitions, with
 robustagg at its default threads and at one thread (torch's and numpy's
 medians are single-threaded here). Prints a Markdown table
 (docs/python.md) and, with --json, the records. Needs Debian's python3-numpy
-and python3-torch; run with PYTHONPATH=<build>/python.
+and python3-torch; run with PYTHONPATH=<build>/python on a module built with
+the test hooks (ROBUSTAGG_PYTHON_TEST_HOOKS, on in test builds).
 """
 import argparse
 import json
@@ -59,7 +61,7 @@ def overhead(g, spec, pairs):
         for i in range(pairs):
             if i % 2:
                 py_t += timed(py, 1)
-            cpp_t += robustagg._robustagg._time_cpp(g, rule, 1, fresh)
+            cpp_t += robustagg._robustagg._testing.time_cpp(g, rule, 1, fresh)
             if not i % 2:
                 py_t += timed(py, 1)
         result[name] = dict(

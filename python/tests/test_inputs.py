@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 import robustagg as ra
-from conftest import grouped, same_bits
+from conftest import copy_count, grouped, same_bits
 
 DTYPES = [np.float32, np.float64]
 RULES = ["median", "krum(f=2)", "bulyan(f=2)", "trimmed-mean(f=3)", "detox(r=3)", "mean"]
 
 
 def copies():
-    return ra._robustagg._copy_count()
+    return copy_count()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -4,8 +4,6 @@
 // -O2 and at -O2 -march=native (tests/cmake/consumers.cmake): the library's
 // headers must not warn.
 #include <cstdio>
-#include <string>
-#include <robustagg/attacks.hpp>
 #include <robustagg/robustagg.hpp>
 #include <vector>
 
@@ -35,13 +33,6 @@ int exercise() {
   ra::aggregate(g, ra::Cge{2}, out, ws);
   ra::GradientMatrix<T> staged;
   ra::apply_stage(g, ra::parse_stage("nnm(f=2)"), staged, ws);
-  // the attack catalogue (not in the umbrella header), every gradient attack
-  for (const auto& a : ra::attacks::attack_catalog()) {
-    if (a.kind != ra::attacks::Attack::Kind::gradient) continue;
-    ra::GradientMatrix<T> h = g;
-    const std::string spec = a.name.rfind("optimal", 0) == 0 ? a.name + "(rule=median, steps=2)" : a.name;
-    ra::attacks::parse_attack(spec).apply(h, {0, 1}, 1);
-  }
   ra::Aggregator<> agg(ra::parse_rule("multi-krum(f=1)"));
   agg(g, out);
   const ra::Vector<T> v = ra::aggregate(g * T(2), ra::Median{});  // an expression: copied once

@@ -15,7 +15,7 @@ from ._robustagg import set_num_threads as set_num_threads
 from ._robustagg import set_simd_arch as set_simd_arch
 from ._robustagg import simd_arch as simd_arch
 from ._robustagg import simd_archs as simd_archs
-from .attacks import AttackInfo
+from .attacks import AttackInfo as _AttackInfo
 
 __version__: str
 
@@ -51,7 +51,7 @@ class _Attacks(ModuleType):
     """robustagg.attacks: the attack module, callable (robustagg.attacks() is its catalog())."""
     Attack = _attacks_module.Attack
     AttackInfo = _attacks_module.AttackInfo
-    def __call__(self) -> List[AttackInfo]: ...
+    def __call__(self) -> List[_AttackInfo]: ...
     catalog = staticmethod(_attacks_module.catalog)
     known = staticmethod(_attacks_module.known)
     parse = staticmethod(_attacks_module.parse)

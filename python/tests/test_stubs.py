@@ -88,3 +88,50 @@ def test_stub_signatures_of_the_functions():
         real = inspect.signature(getattr(ra, name))
         stub_names = [a.arg for a in node.args.args + node.args.kwonlyargs]
         assert stub_names == list(real.parameters), name
+
+
+MYPY_PROGRAM = '''
+import robustagg
+from robustagg import attacks
+
+g = [[0.0] * 10 for _ in range(15)]
+k: robustagg.Rule = robustagg.Krum(f=2)
+cc = robustagg.CenteredClipping(1.0, iterations=3, start="mean", warm_start=1)
+r = robustagg.aggregate(g, k, start=None)
+agg = robustagg.Aggregator("cge(f=2)")
+report = agg.report
+st: robustagg.Stage = robustagg.parse_stage("nnm(f=1)")
+rows: int = st.rows_out(9)
+names = [a.name + a.kind for a in robustagg.attacks()]
+known = robustagg.attacks.known() + attacks.known()
+spec: str = attacks.parse("alie").spec
+label: int = attacks.flip_labels(3)
+infos = [i.cls for i in robustagg.rules()]
+bad1: int = robustagg.Krum(2)            # line 18: a Krum is not an int
+bad2 = robustagg.Krum("two")             # line 19: f is an int
+bad3 = robustagg.aggregate(g, 3)         # line 20: a rule is a str or a Rule
+'''
+
+
+def test_a_type_checker_reads_the_stubs(tmp_path):
+    """mypy (Debian's python3-mypy) on a program using the API: exactly the three
+    deliberate errors. Skipped when mypy is not installed."""
+    try:
+        import mypy.api
+    except ImportError:
+        pytest.skip("mypy not installed (Debian: python3-mypy)")
+    prog = tmp_path / "uses_robustagg.py"
+    prog.write_text(MYPY_PROGRAM)
+    # A build tree's package through MYPYPATH; an installed one (site-packages,
+    # py.typed) is found by mypy itself, which refuses site-packages in MYPYPATH.
+    root = os.path.dirname(PKG)
+    installed = os.path.basename(root) in ("site-packages", "dist-packages")
+    if not installed:
+        os.environ["MYPYPATH"] = root
+    try:
+        out, err, status = mypy.api.run(["--no-incremental", "--cache-dir", os.devnull,
+                                         "--no-error-summary", str(prog)])
+    finally:
+        os.environ.pop("MYPYPATH", None)
+    lines = sorted(line.split(": error:")[0].rsplit(":", 1)[1] for line in out.splitlines() if ": error:" in line)
+    assert lines == ["18", "19", "20"], out + err

@@ -5,11 +5,16 @@ and against the usual NumPy/PyTorch ways of computing the same rules.
 1. Overhead: robustagg.aggregate(g, rule) (new output and workspace per
    call) against the C++ robustagg::aggregate with a new workspace and output
    per call, and robustagg.Aggregator(rule)(g, out=) against the C++ call
-   reusing both; the C++ side is timed inside the module (_time_cpp: a
-   steady_clock loop over the same buffers, same compiled code).
+   reusing both; the C++ side is timed inside the module (_testing.time_cpp,
+   a test hook of test builds: a steady_clock loop over the same buffers,
+   same compiled code).
 2. Peers, float32, n x d: torch.median(dim=0) and numpy.median(axis=0)
    against robustagg median; a torch.cdist-based Krum (squared distances,
    sort, sum of the n-f-2 nearest, argmin) against robustagg krum(f).
+3. Layouts: the same values as a C-order array, a Fortran-order array and a
+   column-major torch tensor (t.t() of a d x n tensor), robustagg.aggregate
+   on each (goal: Fortran order within 1.2x of C order; the results are
+   checked bitwise equal first).
 
 Overheads are paired (a C++ call and a Python call back to back, the median
 of their ratios), which cancels most of the drift of a shared machine's
@@ -17,7 +22,8 @@ load; peer times are medians over interleaved repetitions, with
 robustagg at its default threads and at one thread (torch's and numpy's
 medians are single-threaded here). Prints a Markdown table
 (docs/python.md) and, with --json, the records. Needs Debian's python3-numpy
-and python3-torch; run with PYTHONPATH=<build>/python.
+and python3-torch; run with PYTHONPATH=<build>/python on a module built with
+the test hooks (ROBUSTAGG_PYTHON_TEST_HOOKS, on in test builds).
 """
 import argparse
 import json
@@ -59,7 +65,7 @@ def overhead(g, spec, pairs):
         for i in range(pairs):
             if i % 2:
                 py_t += timed(py, 1)
-            cpp_t += robustagg._robustagg._time_cpp(g, rule, 1, fresh)
+            cpp_t += robustagg._robustagg._testing.time_cpp(g, rule, 1, fresh)
             if not i % 2:
                 py_t += timed(py, 1)
         result[name] = dict(
@@ -102,6 +108,27 @@ def peers(g, f, reps, rounds):
         f"robustagg krum(f={f}), 1 thread": one_thread(f"krum(f={f})"),
         "torch.cdist Krum": lambda: torch_krum(t, f),
     }
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            times[k] += timed(fn, reps)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def layouts(g, f, reps, rounds):
+    import torch
+    fortran = np.asfortranarray(g)
+    tcol = torch.from_numpy(np.ascontiguousarray(g.T)).t()  # column-major n x d tensor
+    specs = ["median", "trimmed-mean(f=2)", "mean", f"krum(f={f})"]
+    for spec in specs:
+        ref = robustagg.aggregate(g, spec)
+        assert np.array_equal(robustagg.aggregate(fortran, spec).view(np.uint32), ref.view(np.uint32))
+        assert np.array_equal(robustagg.aggregate(tcol, spec).numpy().view(np.uint32), ref.view(np.uint32))
+    fns = {}
+    for spec in specs:
+        fns[(spec, "C order")] = lambda s=spec: robustagg.aggregate(g, s)
+        fns[(spec, "Fortran order")] = lambda s=spec: robustagg.aggregate(fortran, s)
+        fns[(spec, "column-major tensor")] = lambda s=spec: robustagg.aggregate(tcol, s)
     times = {k: [] for k in fns}
     for _ in range(rounds):
         for k, fn in fns.items():
@@ -158,6 +185,17 @@ def main():
                 f"{v / ref:.1f}x ({v / ref1:.1f}x at 1 thread)"
             print(f"| {args.n} | {d:.0e} | {k} | {v * 1e3:.2f} ms | {ratio} |")
             records.append(dict(kind="peer", n=args.n, d=d, name=k, seconds=v))
+    print("\nLayouts (robustagg.aggregate, medians; ratio to C order):\n")
+    print("| n | d | rule | C order | Fortran order | ratio | column-major tensor | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for d in args.d:
+        g = np.random.default_rng(d).normal(size=(args.n, d)).astype(np.float32)
+        lt = layouts(g, args.f, args.reps, args.rounds)
+        for spec in dict.fromkeys(k[0] for k in lt):
+            c, fo, tc = lt[(spec, "C order")], lt[(spec, "Fortran order")], lt[(spec, "column-major tensor")]
+            print(f"| {args.n} | {d:.0e} | {spec} | {c * 1e3:.2f} ms | {fo * 1e3:.2f} ms | {fo / c:.2f} | "
+                  f"{tc * 1e3:.2f} ms | {tc / c:.2f} |")
+            records.append(dict(kind="layout", n=args.n, d=d, rule=spec, c=c, fortran=fo, tensor=tc))
     load = os.getloadavg()
     print(f"\nload average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.json:

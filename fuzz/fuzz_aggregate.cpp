@@ -23,8 +23,9 @@
 //    of the honest range; if every hostile row is non-finite, in [lo, hi];
 //  * sign votes: out in {-1, 0, +1};
 //  * mean: with no hostile rows, in the honest range;
-//  * geometric-median, centered-clipping, caf(f) (h <= f): if every hostile
-//    row holds a non-finite value, in the honest range (they average finite rows);
+//  * geometric-median, centered-clipping, caf(f) and cge(f) (h <= f): if every
+//    hostile row holds a non-finite value, in the honest range (they average
+//    finite rows);
 //  * meamed(f): h <= f => within [lo - w, hi + w];
 //  * mda(f), smea(f), monna(f, trusted=0) (row 0 honest): h <= f => out
 //    finite; if every hostile row is non-finite, in the honest range.
@@ -89,7 +90,7 @@ class Bytes {
 enum RuleId { kMean, kMedian, kTrimmed, kKrum, kMultiKrum, kBulyan, kSign, kNoisyMedian,
               kNoisySign, kSpec,
               // the rules after 2020
-              kGeoMedian, kClipping, kMeamed, kMda, kMonna, kCaf, kSmea, kRuleCount };
+              kGeoMedian, kClipping, kMeamed, kMda, kMonna, kCaf, kSmea, kCge, kRuleCount };
 
 template <class T>
 struct Bits;
@@ -231,6 +232,7 @@ void run_case(Bytes& in, int form, int rule_id) {
       break;
     case kMonna: rule = robustagg::Monna{f, 0}; need = 2 * f + 1; break;
     case kCaf: rule = robustagg::Caf{f}; need = 2 * f + 1; break;
+    case kCge: rule = robustagg::Cge{f}; need = 2 * f + 1; break;
     case kSmea:  // f at most 2: C(n, f) eigenproblems of n - f rows per input
       rule = robustagg::Smea{f % 3};
       need = 2 * (f % 3) + 1;
@@ -364,8 +366,11 @@ void run_case(Bytes& in, int form, int rule_id) {
     case kGeoMedian:
     case kClipping:
     case kCaf:
-      // convex combinations of the finite rows (a start inside their range)
-      if (hostile_all_nonfinite && h < n && (rule_id != kCaf || h <= f)) check_range(0.0, true);
+    case kCge:
+      // convex combinations of the finite rows (a start inside their range);
+      // cge(f): h <= f non-finite rows rank after the n - f finite ones
+      if (hostile_all_nonfinite && h < n && ((rule_id != kCaf && rule_id != kCge) || h <= f))
+        check_range(0.0, true);
       break;
     case kMeamed:
       // the n - f values closest to the median lie within w of it

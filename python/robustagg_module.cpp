@@ -3,13 +3,23 @@
 // the C++ API: rules come from rule_catalog()/parse_rule, aggregation is
 // robustagg::aggregate on a RowsView over the caller's NumPy buffers (torch
 // tensors arrive here as NumPy views sharing their memory, made by
-// __init__.py), attacks are robustagg::attacks::parse_attack.
+// __init__.py), stages are robustagg::parse_stage / apply_stage, attacks come
+// from robustagg::attacks::attack_catalog().
 //
-// Buffers: a 2-D array whose rows are contiguous (column stride == item size,
-// any row stride, aligned) is read in place; a list/tuple of 1-D arrays is
-// read through row pointers. Any other layout is copied once (copy_count()
-// counts those copies, for the tests). The GIL is released while a rule runs;
-// the py::array objects held in Input keep the buffers alive meanwhile.
+// Buffers: an aligned 2-D array is read in place when its rows are contiguous
+// (column stride == item size, any row stride) or its strides are positive
+// multiples of the item size (Fortran order, transposed and column-strided
+// views: a strided RowsView, which the C++ side reads in place or gathers
+// once into its workspace); a list/tuple of 1-D arrays is read through row
+// pointers. Any other layout (negative column strides, unaligned buffers)
+// is copied once. The GIL is
+// released while a rule runs; the py::array objects held in Input keep the
+// buffers alive meanwhile.
+//
+// Test hooks (a count of those copies, a C++-side timer for the overhead
+// benchmark) exist only in a module compiled with ROBUSTAGG_PYTHON_TEST_HOOKS
+// (CMake option of the same name, on in test builds), in the private
+// submodule _robustagg._testing; the installed package has none.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -25,6 +35,7 @@
 #include <vector>
 
 #include <robustagg/aggregate.hpp>
+#include <robustagg/any_stage.hpp>
 #include <robustagg/attacks.hpp>
 #include <robustagg/noisy.hpp>
 #include <robustagg/robustagg.hpp>
@@ -38,7 +49,12 @@ using robustagg::Index;
 
 namespace {
 
+#if defined(ROBUSTAGG_PYTHON_TEST_HOOKS)
 std::atomic<std::uint64_t> g_copies{0};
+#define ROBUSTAGG_COUNT_COPY() (++g_copies)
+#else
+#define ROBUSTAGG_COUNT_COPY() ((void)0)
+#endif
 
 constexpr int kAligned = py::detail::npy_api::NPY_ARRAY_ALIGNED_;
 constexpr int kWriteable = py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
@@ -119,7 +135,17 @@ void prepare_matrix(const py::array& a, Input<T>& in) {
     for (Index i = 0; i < n; ++i) in.add_extent(base + i * stride, d * Index(sizeof(T)));
     return;
   }
-  ++g_copies;
+  const py::ssize_t item = py::ssize_t(sizeof(T));
+  if ((a.flags() & kAligned) && n > 1 && d > 1 && s0 > 0 && s1 > 0 && s0 % item == 0 && s1 % item == 0) {
+    // Column-major (Fortran order, a transposed or column-strided view):
+    // read in place through the strided view; the coordinate-wise rules
+    // read it as it is, the others gather it once in the C++ workspace.
+    const T* base = static_cast<const T*>(a.data());
+    in.view = robustagg::RowsView<T>::strided(base, n, d, Index(s0 / item), Index(s1 / item));
+    add_array_extent(a, in);
+    return;
+  }
+  ROBUSTAGG_COUNT_COPY();
   add_array_extent(a, in);
   in.copy.resize(std::size_t(n) * std::size_t(d));
   const char* base = static_cast<const char*>(a.data());
@@ -146,7 +172,7 @@ void prepare_rows(const std::vector<py::array>& list, Index d, Input<T>& in) {
     in.view = robustagg::RowsView<T>::from_rows(in.rows.data(), n, d);
     return;
   }
-  ++g_copies;
+  ROBUSTAGG_COUNT_COPY();
   in.copy.resize(copied.size() * std::size_t(d));
   for (std::size_t k = 0; k < copied.size(); ++k) {
     const py::array& a = list[std::size_t(copied[k])];
@@ -256,8 +282,37 @@ struct Runner {
   std::vector<robustagg::StageReport> report;
 };
 
+/// The centered clipping a start vector is for: the rule itself (not inside
+/// a stage chain or DETOX), without warm-start.
+const robustagg::CenteredClipping& clipping_for_start(const AnyRule& rule, const char* who) {
+  const auto* cc = rule.target<robustagg::CenteredClipping>();
+  if (!cc)
+    throw py::type_error(std::string(who) + ": start= is the start vector of centered-clipping; the rule " +
+                         rule.spec() + " takes none");
+  if (cc->warm_start)
+    throw py::value_error(std::string(who) + ": start= and warm-start=1 both choose the start of " +
+                          rule.spec() + "; use one");
+  return *cc;
+}
+
+/// The start vector: 1-D, d values, the gradients' dtype (copied: d values).
 template <class T>
-py::object run_typed(const Shape& s, Runner& r, const py::object& out, const char* who) {
+std::vector<T> start_vector(const py::object& start, Index d, const char* who) {
+  const std::string w = std::string(who) + ": start";
+  py::array a = as_array(start, w, "a 1-D float32/float64 numpy array or CPU torch.Tensor of length d");
+  if (float_kind(a, w) != int(sizeof(T)))
+    throw py::type_error(w + " is " + py::str(a.dtype()).cast<std::string>() + ", the gradients are " +
+                         (sizeof(T) == 4 ? "float32" : "float64") + ": start needs the gradients' dtype");
+  if (a.ndim() != 1 || a.shape(0) != d)
+    throw py::value_error(w + " must be 1-D of length d = " + std::to_string(d) + ", got shape " + shape_text(a));
+  std::vector<T> v(static_cast<std::size_t>(d));
+  copy_strided_row(static_cast<const char*>(a.data()), d > 0 ? a.strides(0) : 0, d, v.data());
+  return v;
+}
+
+template <class T>
+py::object run_typed(const Shape& s, Runner& r, const py::object& out, const py::object& start,
+                     const char* who) {
   Input<T> in;
   if (s.list)
     prepare_rows<T>(s.rows, s.d, in);
@@ -266,20 +321,60 @@ py::object run_typed(const Shape& s, Runner& r, const py::object& out, const cha
   py::array o = output(out, sizeof(T), s.d, who);
   if (!out.is_none()) check_overlap(in, o, s.d, who);
   T* dst = static_cast<T*>(o.mutable_data());
+  const robustagg::CenteredClipping* cc = nullptr;
+  std::vector<T> v0;
+  if (!start.is_none()) {
+    cc = &clipping_for_start(r.agg.rule(), who);
+    v0 = start_vector<T>(start, s.d, who);
+  }
   {
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> guard(r.lock);
     robustagg::detail::check_pointers(in.view, static_cast<const T*>(dst));
-    r.agg(in.view, dst);
+    if (cc) {
+      cc->validate(in.view.rows(), in.view.cols());
+      r.agg.workspace().report().clear();
+      cc->run_from(robustagg::detail::view_for(*cc, in.view, r.agg.workspace()), v0.data(), dst,
+                   r.agg.workspace());
+    } else {
+      r.agg(in.view, dst);
+    }
     r.report = r.agg.workspace().report();
   }
   return std::move(o);
 }
 
-py::object run(const py::handle& g, Runner& r, const py::object& out, const char* who) {
+py::object run(const py::handle& g, Runner& r, const py::object& out, const py::object& start,
+               const char* who) {
   const Shape s = inspect(g, who);
-  if (s.kind == 4) return run_typed<float>(s, r, out, who);
-  return run_typed<double>(s, r, out, who);
+  if (s.kind == 4) return run_typed<float>(s, r, out, start, who);
+  return run_typed<double>(s, r, out, start, who);
+}
+
+/// A parsed stage (Python's robustagg.Stage).
+struct PyStage {
+  robustagg::AnyStage stage;
+  explicit PyStage(const std::string& spec) : stage(robustagg::parse_stage(spec)) {}
+};
+
+template <class T>
+py::object stage_typed(const Shape& s, const robustagg::AnyStage& stage, std::vector<robustagg::StageReport>& report) {
+  Input<T> in;
+  if (s.list)
+    prepare_rows<T>(s.rows, s.d, in);
+  else
+    prepare_matrix<T>(s.rows[0], in);
+  stage.validate(in.view.rows(), in.view.cols());
+  py::array_t<T> result({stage.rows_out(s.n), s.d});
+  Index rows = 0;
+  {
+    py::gil_scoped_release release;
+    robustagg::Workspace ws;
+    rows = robustagg::apply_stage(in.view, stage, result.mutable_data(), ws);
+    report = ws.report();
+  }
+  if (rows != result.shape(0)) result.resize({rows, s.d});
+  return std::move(result);
 }
 
 /// A parsed rule; the Python rule classes derive from it.
@@ -297,18 +392,6 @@ py::list report_list(const std::vector<robustagg::StageReport>& rep) {
   py::list l;
   for (const auto& s : rep) l.append(py::make_tuple(s.stage, s.detail));
   return l;
-}
-
-std::string known_attacks() {
-  try {
-    robustagg::attacks::parse_attack("robustagg-no-such-attack");
-  } catch (const robustagg::Error& e) {
-    const std::string m = e.what();
-    const std::size_t a = m.find("(known: ");
-    const std::size_t b = m.rfind(')');
-    if (a != std::string::npos && b != std::string::npos && b > a) return m.substr(a + 8, b - a - 8);
-  }
-  return "";
 }
 
 template <class T>
@@ -338,6 +421,7 @@ py::array perturb_typed(const py::array& a, double b, std::uint64_t seed, std::u
   return std::move(result);
 }
 
+#if defined(ROBUSTAGG_PYTHON_TEST_HOOKS)
 /// Seconds per call of the C++ aggregate on the same buffers, for the
 /// overhead benchmark (benchmarks/bench_python.py). fresh: a new workspace and
 /// output per call (as robustagg.aggregate); else both reused (as Aggregator).
@@ -366,6 +450,7 @@ std::vector<double> time_cpp_typed(const Shape& s, const AnyRule& rule, int repe
   }
   return times;
 }
+#endif
 
 }  // namespace
 
@@ -399,16 +484,43 @@ PYBIND11_MODULE(_robustagg, m) {
     return l;
   }, "The rule catalogue as (name, parameters, requirement, summary) tuples.");
 
-  m.def("_aggregate", [](const py::object& g, const PyRule& rule, const py::object& out) {
+  m.def("_aggregate", [](const py::object& g, const PyRule& rule, const py::object& out,
+                         const py::object& start) {
     Runner r(rule.rule);
-    return run(g, r, out, "robustagg.aggregate");
-  }, py::arg("gradients"), py::arg("rule"), py::arg("out") = py::none());
+    return run(g, r, out, start, "robustagg.aggregate");
+  }, py::arg("gradients"), py::arg("rule"), py::arg("out") = py::none(), py::arg("start") = py::none());
+
+  py::class_<PyStage>(m, "Stage", "A stage parsed from a spec without then=, e.g. Stage('nnm(f=2)').")
+      .def(py::init<const std::string&>(), py::arg("spec"))
+      .def_property_readonly("spec", [](const PyStage& s) { return s.stage.spec(); },
+                             "The canonical spec (robustagg.Stage(stage.spec) is the same stage).")
+      .def("rows_out", [](const PyStage& s, Index n) { return s.stage.rows_out(n); }, py::arg("n"),
+           "The rows the stage outputs from n rows.")
+      .def("validate", [](const PyStage& s, Index n, Index d) { s.stage.validate(n, d); },
+           py::arg("n"), py::arg("d"), "Raises robustagg.Error if the stage cannot take n rows of d values.")
+      .def("__repr__", [](const PyStage& s) { return "Stage('" + s.stage.spec() + "')"; })
+      .def("__str__", [](const PyStage& s) { return s.stage.spec(); })
+      .def("__eq__", [](const PyStage& a, const py::object& b) {
+        return py::isinstance<PyStage>(b) && a.stage.spec() == b.cast<const PyStage&>().stage.spec();
+      })
+      .def("__hash__", [](const PyStage& s) { return py::hash(py::str(s.stage.spec())); })
+      .def(py::pickle([](const PyStage& s) { return s.stage.spec(); },
+                      [](const std::string& spec) { return PyStage(spec); }));
+
+  m.def("_apply_stage", [](const py::object& g, const PyStage& stage) {
+    const Shape s = inspect(g, "robustagg.apply_stage");
+    std::vector<robustagg::StageReport> report;
+    py::object out = s.kind == 4 ? stage_typed<float>(s, stage.stage, report)
+                                 : stage_typed<double>(s, stage.stage, report);
+    return py::make_tuple(out, report_list(report));
+  }, py::arg("gradients"), py::arg("stage"));
 
   py::class_<PyAggregator>(m, "_Aggregator")
       .def(py::init<const PyRule&>())
-      .def("__call__", [](PyAggregator& a, const py::object& g, const py::object& out) {
-        return run(g, a.runner, out, "robustagg.Aggregator");
-      }, py::arg("gradients"), py::arg("out") = py::none())
+      .def("__call__", [](PyAggregator& a, const py::object& g, const py::object& out,
+                          const py::object& start) {
+        return run(g, a.runner, out, start, "robustagg.Aggregator");
+      }, py::arg("gradients"), py::arg("out") = py::none(), py::arg("start") = py::none())
       .def_property_readonly("report", [](PyAggregator& a) {
         std::vector<robustagg::StageReport> rep;
         {
@@ -424,15 +536,6 @@ PYBIND11_MODULE(_robustagg, m) {
         return a.runner.agg.workspace().capacity_bytes();
       });
 
-  m.def("_time_cpp", [](const py::object& g, const PyRule& rule, int repeats, bool fresh) {
-    const Shape s = inspect(g, "robustagg._time_cpp");
-    if (s.kind == 4) return time_cpp_typed<float>(s, rule.rule, repeats, fresh);
-    return time_cpp_typed<double>(s, rule.rule, repeats, fresh);
-  }, py::arg("gradients"), py::arg("rule"), py::arg("repeats"), py::arg("fresh"));
-
-  m.def("_copy_count", [] { return g_copies.load(); },
-        "How many inputs were copied because their layout could not be read in place.");
-
   m.def("perturb", [](const py::object& g, double b, std::uint64_t seed, std::uint64_t worker) {
     const std::string w = "robustagg.perturb: gradient";
     py::array a = as_array(g, w, "a 1-D float32/float64 numpy array or CPU torch.Tensor");
@@ -441,6 +544,19 @@ PYBIND11_MODULE(_robustagg, m) {
     if (float_kind(a, w) == 4) return perturb_typed<float>(a, b, seed, worker);
     return perturb_typed<double>(a, b, seed, worker);
   }, py::arg("gradient"), py::arg("b"), py::arg("seed"), py::arg("worker"));
+
+#if defined(ROBUSTAGG_PYTHON_TEST_HOOKS)
+  // Test hooks, only in a module built with ROBUSTAGG_PYTHON_TEST_HOOKS.
+  py::module_ t = m.def_submodule("_testing", "test hooks (test builds only)");
+  t.def("time_cpp", [](const py::object& g, const PyRule& rule, int repeats, bool fresh) {
+    const Shape s = inspect(g, "robustagg._robustagg._testing.time_cpp");
+    if (s.kind == 4) return time_cpp_typed<float>(s, rule.rule, repeats, fresh);
+    return time_cpp_typed<double>(s, rule.rule, repeats, fresh);
+  }, py::arg("gradients"), py::arg("rule"), py::arg("repeats"), py::arg("fresh"));
+
+  t.def("copy_count", [] { return g_copies.load(); },
+        "How many inputs were copied because their layout could not be read in place.");
+#endif
 
   m.def("set_num_threads", &robustagg::set_num_threads, py::arg("k"),
         "Sets the threads aggregations use (the calling thread included); k <= 0: the "
@@ -454,11 +570,24 @@ PYBIND11_MODULE(_robustagg, m) {
         "Forces the kernels onto one architecture of simd_archs() ('auto' or '' restores the "
         "automatic choice). Every architecture gives bitwise the same results.");
 
-  py::class_<robustagg::attacks::Attack>(m, "Attack")
+  py::class_<robustagg::attacks::Attack>(m, "Attack", "An attack parsed from a spec, e.g. Attack('alie(z=1.5)').")
       .def(py::init([](const std::string& s) { return robustagg::attacks::parse_attack(s); }),
            py::arg("spec"))
-      .def_property_readonly("spec", &robustagg::attacks::Attack::spec)
-      .def("__repr__", &robustagg::attacks::Attack::spec)
+      .def_property_readonly("spec", &robustagg::attacks::Attack::spec,
+                             "The canonical spec (Attack(a.spec) is the same attack).")
+      .def_property_readonly("name", &robustagg::attacks::Attack::name, "The catalogue name.")
+      .def_property_readonly("kind", [](const robustagg::attacks::Attack& a) {
+        return std::string(robustagg::attacks::kind_name(a.kind()));
+      }, "'gradient' (replaces the Byzantine rows) or 'data' (changes their training labels).")
+      .def("__repr__", [](const robustagg::attacks::Attack& a) { return "Attack('" + a.spec() + "')"; })
+      .def("__str__", &robustagg::attacks::Attack::spec)
+      .def("__eq__", [](const robustagg::attacks::Attack& a, const py::object& b) {
+        return py::isinstance<robustagg::attacks::Attack>(b) &&
+               a.spec() == b.cast<const robustagg::attacks::Attack&>().spec();
+      })
+      .def("__hash__", [](const robustagg::attacks::Attack& a) { return py::hash(py::str(a.spec())); })
+      .def(py::pickle([](const robustagg::attacks::Attack& a) { return a.spec(); },
+                      [](const std::string& spec) { return robustagg::attacks::parse_attack(spec); }))
       .def("_apply", [](const robustagg::attacks::Attack& at, const py::object& g,
                         const std::vector<Index>& byzantine, std::uint64_t step) {
         const std::string w = "robustagg.attacks.apply: gradients";
@@ -468,7 +597,15 @@ PYBIND11_MODULE(_robustagg, m) {
         if (float_kind(a, w) == 4) return attack_typed<float>(at, a, byzantine, step);
         return attack_typed<double>(at, a, byzantine, step);
       });
-  m.def("_known_attacks", &known_attacks);
+  m.def("_attack_catalog", [] {
+    py::list l;
+    for (const auto& a : robustagg::attacks::attack_catalog())
+      l.append(py::make_tuple(a.name, a.parameters, robustagg::attacks::kind_name(a.kind), a.requirement,
+                              a.summary));
+    return l;
+  }, "The attack catalogue as (name, parameters, kind, requirement, summary) tuples.");
+  m.def("flip_label", &robustagg::attacks::flip_label, py::arg("label"), py::arg("classes"),
+        "label-flip's label: classes - 1 - label.");
   m.def("alie_z", &robustagg::attacks::alie_z, py::arg("n"), py::arg("f"),
         "ALIE's default z for n workers of which f are Byzantine.");
 }

@@ -2,16 +2,18 @@
 # Measures column-major against row-major input (benchmarks/bench_layout.cpp:
 # one binary, the same values in both layouts, outputs checked bitwise equal
 # first) and writes the "Column-major input" figures of docs/performance.md.
-# Usage: bash scripts/measure_layout.sh [repetitions]   (default 9)
+# Usage: [BUILD=dir] bash scripts/measure_layout.sh [repetitions]   (default 9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 reps=${1:-9}
-build=build/layout
+build=${BUILD:-build/layout}  # BUILD=<dir>: an existing build with the benchmarks
 out=$build/results
 mkdir -p "$out"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DROBUSTAGG_BUILD_TESTS=OFF -DROBUSTAGG_BUILD_EXAMPLES=OFF \
-  -DROBUSTAGG_BUILD_TOOLS=OFF -DROBUSTAGG_BUILD_BENCHMARKS=ON >/dev/null
+if [[ -z ${BUILD:-} ]]; then
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DROBUSTAGG_BUILD_TESTS=OFF -DROBUSTAGG_BUILD_EXAMPLES=OFF \
+    -DROBUSTAGG_BUILD_TOOLS=OFF -DROBUSTAGG_BUILD_BENCHMARKS=ON >/dev/null
+fi
 cmake --build "$build" -j "$(nproc)" --target bench_layout
 "$build"/benchmarks/bench_layout --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
   --benchmark_min_time=0.2 --benchmark_out="$out/layout.json" --benchmark_out_format=json >&2

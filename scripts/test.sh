@@ -5,8 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # zlib: robustagg-demo and its CTest run; python3-torch (CPU, large: a few
-# minutes to install): the Python module's torch tests and examples.
-bash scripts/deps.sh zlib1g-dev python3-torch
+# minutes to install): the Python module's torch tests and examples;
+# python3-venv, -setuptools, -wheel: the pip test (python.pip_install);
+# python3-mypy: the type stubs checked by a type checker (python.stubs).
+bash scripts/deps.sh zlib1g-dev python3-torch python3-venv python3-setuptools python3-wheel \
+  python3-mypy
 build=${1:-build/test}
 jobs=$(nproc)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DROBUSTAGG_BUILD_PYTHON=ON \

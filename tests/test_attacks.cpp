@@ -116,22 +116,32 @@ TEST_CASE("gaussian attack: seeded, N(0, sigma^2), honest rows untouched", "[att
 }
 
 TEST_CASE("parse_attack", "[attacks]") {
-  using K = atk::Attack::Kind;
-  CHECK(atk::parse_attack("none").kind == K::none);
+  CHECK(atk::parse_attack("none").name() == "none");
+  CHECK(atk::Attack().spec() == "none");
   const atk::Attack alie = atk::parse_attack("alie");
-  CHECK(alie.kind == K::alie);
-  CHECK_FALSE(alie.value_given);
+  CHECK(alie.name() == "alie");
   CHECK(alie.spec() == "alie");
+  CHECK(atk::parse_attack("alie(z=auto)").spec() == "alie");
   CHECK(atk::parse_attack("alie(z=1.5)").spec() == "alie(z=1.5)");
   CHECK(atk::parse_attack("ipm").spec() == "ipm(eps=0.5)");
-  CHECK(atk::parse_attack("ipm(eps=0.1)").value == 0.1);
+  CHECK(atk::parse_attack("ipm(eps=0.1)").spec() == "ipm(eps=0.1)");
   CHECK(atk::parse_attack("reverse").spec() == "reverse(c=100)");
-  CHECK(atk::parse_attack("constant(c=-100)").value == -100.0);
+  CHECK(atk::parse_attack("constant(c=-100)").spec() == "constant(c=-100)");
   CHECK(atk::parse_attack("gaussian(sigma=2, seed=9)").spec() == "gaussian(sigma=2, seed=9)");
-  CHECK(atk::parse_attack("nan").kind == K::nan);
-  CHECK(atk::parse_attack("inf").kind == K::inf);
+  CHECK(atk::parse_attack("nan").name() == "nan");
+  CHECK(atk::parse_attack("inf").name() == "inf");
+  CHECK(atk::parse_attack("inf").kind() == atk::Attack::Kind::gradient);
+  {  // the parsed values reach the formulas: constant(c=-100), alie(z=1.5)
+    GradientMatrix<double> g(3, 1);
+    g << 1, 3, 7;
+    atk::parse_attack("constant(c=-100)").apply(g, {1});
+    CHECK(g(1, 0) == -100.0);
+    g << 1, 3, 7;  // honest 1 and 7: mean 4, sample sd sqrt(18)
+    atk::parse_attack("alie(z=1.5)").apply(g, {1});
+    CHECK(g(1, 0) == Approx(4.0 - 1.5 * std::sqrt(18.0)));
+  }
   for (const char* s : {"alie(z=1.5)", "ipm(eps=0.25)", "reverse(c=3)", "constant(c=-2)",
-                        "gaussian(sigma=1, seed=3)", "nan", "inf", "none", "alie"})
+                        "gaussian(sigma=1, seed=3)", "nan", "inf", "none", "alie", "label-flip"})
     CHECK(atk::parse_attack(atk::parse_attack(s).spec()).spec() == atk::parse_attack(s).spec());
   CHECK_THROWS_WITH(atk::parse_attack("lie"), Catch::Contains("unknown attack 'lie'"));
   CHECK_THROWS_WITH(atk::parse_attack("ipm(c=1)"), Catch::Contains("has no parameter 'c'"));

@@ -43,7 +43,7 @@ const std::vector<std::string>& hostile_specs() {
       "clip(c=1e30, then=arc(f=5, then=nnm(f=5, then=krum(f=1))))",
       // the rules after 2020
       "geometric-median", "centered-clipping(tau=1, iterations=2)", "meamed(f=2)", "mda(f=2)",
-      "monna(f=2, trusted=1)", "caf(f=2)", "smea(f=2)"};
+      "monna(f=2, trusted=1)", "caf(f=2)", "smea(f=2)", "cge(f=2)"};
   return specs;
 }
 
@@ -339,7 +339,7 @@ TEMPLATE_TEST_CASE("with at most f non-finite rows the robust rules stay in the 
   g(0, 5) = std::numeric_limits<T>::quiet_NaN();
   g(1, 9) = -std::numeric_limits<T>::infinity();
   for (const char* spec :
-       {"median", "trimmed-mean(f=2)", "krum(f=2)", "multi-krum(f=2)", "bulyan(f=2)"}) {
+       {"median", "trimmed-mean(f=2)", "krum(f=2)", "multi-krum(f=2)", "bulyan(f=2)", "cge(f=2)"}) {
     INFO(spec);
     const Vector<T> out = robustagg::aggregate(g, robustagg::parse_rule(spec));
     for (Index j = 0; j < d; ++j) {

@@ -59,6 +59,7 @@ const std::vector<std::string> kSpecs = {
     "krum(f=3)", "multi-krum(f=3, m=5)", "bulyan(f=3)",
     "geometric-median(iterations=4)", "centered-clipping(tau=10, iterations=3)",
     "mda(f=2)", "monna(f=3, trusted=2)", "caf(f=3)", "smea(f=2)",
+    "cge(f=3)", "centered-clipping(tau=10, iterations=3, start=mean)",
     "clip(c=50, then=median)", "nnm(f=2, then=krum(f=2))", "arc(f=3, then=meamed(f=3))",
     "bucketing(s=2, seed=7, then=median)", "detox(r=3, outer=median)",
     "detox(r=3, buckets=2, inner=median, outer=mean, seed=3)",
@@ -131,6 +132,20 @@ TEST_CASE("a column-major matrix is viewed in place, with its strides", "[layout
     CHECK(v.contiguous());
     CHECK(v.rows() == 4);
   });
+}
+
+TEST_CASE("the layout grid covers every rule of the catalogue", "[layout]") {
+  for (const ra::RuleInfo& info : ra::rule_catalog()) {
+    INFO(info.name);
+    bool found = false;
+    for (const std::string& spec : kSpecs) {
+      const std::size_t at = spec.find(info.name);
+      // the name as a whole word: at the start or after '=', followed by '(' or the end
+      found = found || (at != std::string::npos && (at == 0 || spec[at - 1] == '=') &&
+                        (at + info.name.size() == spec.size() || spec[at + info.name.size()] == '('));
+    }
+    CHECK(found);
+  }
 }
 
 TEMPLATE_TEST_CASE("the gather kernel equals the plain loop over SIMD and block edges", "[layout][kernels]",

@@ -49,7 +49,7 @@ const std::vector<std::string> kSpecs15 = {
     "noisy-median(b=0.3, seed=5)", "noisy-sign-vote(b=0.3, seed=5)",
     "krum(f=3)", "multi-krum(f=3, m=5)", "bulyan(f=3)",
     "geometric-median(iterations=4)", "centered-clipping(tau=10, iterations=3)",
-    "mda(f=2)", "monna(f=3, trusted=2)", "caf(f=3)", "smea(f=2)",
+    "mda(f=2)", "monna(f=3, trusted=2)", "caf(f=3)", "smea(f=2)", "cge(f=3)",
     // stages, each over a coordinate-wise and a distance-based rule, and chains
     "clip(c=50, then=median)", "clip(c=50, then=krum(f=3))",
     "nnm(f=3, then=trimmed-mean(f=3))", "nnm(f=2, then=krum(f=2))",
@@ -68,7 +68,7 @@ const std::vector<std::string> kSpecs101 = {
     "noisy-median(b=0.3, seed=5)", "noisy-sign-vote(b=0.3, seed=5)",
     "krum(f=10)", "multi-krum(f=10)", "bulyan(f=10)",
     "geometric-median(iterations=2)", "centered-clipping(tau=10, iterations=2)",
-    "mda(f=1)", "monna(f=10)", "caf(f=2)", "smea(f=1)",
+    "mda(f=1)", "monna(f=10)", "caf(f=2)", "smea(f=1)", "cge(f=10)",
     "clip(c=50, then=median)", "nnm(f=10, then=krum(f=10))", "arc(f=10, then=trimmed-mean(f=10))",
     "bucketing(s=3, then=krum(f=3))", "clip(c=100, then=arc(f=2, then=nnm(f=2, then=mean)))",
 };

@@ -461,13 +461,15 @@ inline Matrix read_matrix(const std::string& path) {
 }
 
 /// The complete header (magic through '\n') of a version 1.0 .npy file of a
-/// 1-D C-order array of `count` items, byte for byte what numpy.save writes:
-/// the dict with its keys sorted, 21 - len(str(count)) spare spaces so the
-/// shape can grow in place, then spaces up to a multiple of 64 bytes and '\n'.
-inline std::string vector_header(Dtype dtype, std::uint64_t count) {
+/// C-order array of shape (count,) or (count, cols) when cols >= 0, byte for
+/// byte what numpy.save writes: the dict with its keys sorted,
+/// 21 - len(str(count)) spare spaces so the first dimension can grow in place,
+/// then spaces up to a multiple of 64 bytes and '\n'.
+inline std::string array_header(Dtype dtype, std::uint64_t count, std::int64_t cols) {
   const std::string n = std::to_string(count);
+  const std::string shape = cols < 0 ? n + "," : n + ", " + std::to_string(cols);
   std::string dict = std::string("{'descr': '") + descr(dtype) +
-                     "', 'fortran_order': False, 'shape': (" + n + ",), }";
+                     "', 'fortran_order': False, 'shape': (" + shape + "), }";
   if (n.size() < 21) dict.append(21 - n.size(), ' ');
   const std::size_t unpadded = 10 + dict.size() + 1;  // magic+version+len, dict, '\n'
   dict.append((64 - unpadded % 64) % 64, ' ');
@@ -480,6 +482,24 @@ inline std::string vector_header(Dtype dtype, std::uint64_t count) {
   out += char((dict.size() >> 8) & 0xff);
   out += dict;
   return out;
+}
+
+/// The header of a 1-D array of `count` items (array_header).
+inline std::string vector_header(Dtype dtype, std::uint64_t count) {
+  return array_header(dtype, count, -1);
+}
+
+/// Writes a 2-D rows x cols .npy (format 1.0, C order) to an open stream, row i
+/// from rows[i]. Throws Error on any write failure.
+template <class T>
+void write_matrix(std::FILE* f, const T* const* rows, std::uint64_t n, std::uint64_t cols) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8);
+  const std::string header =
+      array_header(sizeof(T) == 4 ? Dtype::float32 : Dtype::float64, n, std::int64_t(cols));
+  bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size();
+  for (std::uint64_t i = 0; ok && i < n; ++i)
+    ok = cols == 0 || std::fwrite(rows[i], sizeof(T), std::size_t(cols), f) == cols;
+  if (!ok) throw Error(std::string("write error: ") + std::strerror(errno));
 }
 
 /// Writes a 1-D .npy (format 1.0) of `count` items to an open stream. Throws

@@ -1,9 +1,11 @@
 // robustagg: the command-line tool. Aggregates a stack of gradients saved with
-// numpy.save and writes the robust gradient back as .npy, lists the rules, and
-// never crashes or leaves a partial file behind on bad input.
+// numpy.save and writes the robust gradient back as .npy (or a stage's own
+// output matrix), lists the rules and the attacks, and never crashes or leaves a
+// partial file behind on bad input.
 //
 //   robustagg aggregate --rule SPEC [--report] IN.npy OUT.npy
-//   robustagg rules
+//   robustagg stage --stage SPEC [--report] IN.npy OUT.npy
+//   robustagg rules | attacks
 //   robustagg --help | --version
 //
 // Exit codes: 0 success, 1 bad input or I/O failure, 2 usage error (bad command
@@ -25,6 +27,8 @@
 #include <vector>
 
 #include <robustagg/aggregate.hpp>
+#include <robustagg/any_stage.hpp>
+#include <robustagg/attacks/spec.hpp>
 #include <robustagg/spec.hpp>
 #include <robustagg/version.hpp>
 
@@ -55,15 +59,20 @@ const char* const kMainHelp =
     "\n"
     "Usage:\n"
     "  robustagg aggregate --rule SPEC [--report] IN.npy OUT.npy\n"
+    "  robustagg stage --stage SPEC [--report] IN.npy OUT.npy\n"
     "  robustagg rules\n"
+    "  robustagg attacks\n"
     "  robustagg --help | --version\n"
     "\n"
     "Commands:\n"
     "  aggregate   read an n x d float32/float64 matrix (one row per worker) from IN.npy,\n"
     "              aggregate its rows with the rule SPEC and write the d-vector to OUT.npy\n"
+    "  stage       run one stage (clip, nnm, arc, bucketing; no then=) on IN.npy and write\n"
+    "              the matrix it outputs to OUT.npy (n x d; ceil(n/s) x d for bucketing)\n"
     "  rules       list every rule and stage with its parameters and requirement\n"
     "              (a stage takes the rule that follows as then=, e.g.\n"
     "              'nnm(f=2, then=trimmed-mean(f=2))')\n"
+    "  attacks     list the attack models of robustagg::attacks (simulations)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (robustagg aggregate --help: the command's help)\n"
@@ -92,6 +101,23 @@ const char* const kAggregateHelp =
     "OUT.npy is written to a temporary file in its directory and renamed over OUT.npy only\n"
     "when complete: a failure never leaves a partial or half-replaced file. OUT.npy must\n"
     "not be IN.npy. Exit codes: 0 success, 1 bad input or I/O error, 2 usage error.\n";
+
+const char* const kStageHelp =
+    "Usage: robustagg stage --stage SPEC [--report] IN.npy OUT.npy\n"
+    "\n"
+    "Reads IN.npy as `aggregate` does (n x d, float32 or float64), runs the stage SPEC on its\n"
+    "rows and writes the matrix the stage outputs, same dtype, to OUT.npy (.npy 1.0, C order):\n"
+    "n x d for clip, nnm and arc, ceil(n/s) x d for bucketing. SPEC is a stage of\n"
+    "robustagg rules without then=, e.g. 'nnm(f=2)', 'clip(c=1)', 'bucketing(s=2, seed=7)'.\n"
+    "\n"
+    "Options:\n"
+    "  -s, --stage SPEC  the stage\n"
+    "  --report          print the stage's report line on stderr (rows in and out, rows changed)\n"
+    "  -h, --help        show this help\n"
+    "  --                end of options\n"
+    "\n"
+    "OUT.npy is written atomically, as by aggregate. Exit codes: 0 success, 1 bad input or\n"
+    "I/O error, 2 usage error.\n";
 
 /// The message as one printable line (paths and header bytes are untrusted).
 std::string one_line(const std::string& s) {
@@ -237,9 +263,9 @@ std::string shape_text(robustagg::Index n, robustagg::Index d) {
   return "n=" + std::to_string(n) + " d=" + std::to_string(d);
 }
 
-void print_report(const robustagg::AnyRule& rule, robustagg::Index n, robustagg::Index d,
+void print_report(const char* what, const std::string& spec, robustagg::Index n, robustagg::Index d,
                   const robustagg::Workspace& ws) {
-  std::fprintf(stderr, "rule %s: %s\n", one_line(rule.spec()).c_str(), shape_text(n, d).c_str());
+  std::fprintf(stderr, "%s %s: %s\n", what, one_line(spec).c_str(), shape_text(n, d).c_str());
   for (const robustagg::StageReport& r : ws.report()) {
     std::string line = "stage " + r.stage + ": rows " + std::to_string(r.rows_in) + " -> " +
                        std::to_string(r.rows_out);
@@ -268,7 +294,7 @@ void aggregate_into(const robustagg::GradientMatrix<T>& g, const robustagg::AnyR
   } catch (const robustagg::Error& e) {
     throw InputError(e.what());
   }
-  if (report) print_report(rule, g.rows(), g.cols(), ws);
+  if (report) print_report("rule", rule.spec(), g.rows(), g.cols(), ws);
   try {
     npy::write_vector<T>(out.stream(), result.data(), std::uint64_t(result.size()));
   } catch (const npy::Error& e) {
@@ -276,42 +302,75 @@ void aggregate_into(const robustagg::GradientMatrix<T>& g, const robustagg::AnyR
   }
 }
 
-int cmd_aggregate(const std::vector<std::string>& args) {
+/// The arguments of aggregate and stage: the spec option, --report, IN, OUT.
+struct RunArgs {
   std::string spec;
-  bool have_rule = false, report = false, options_done = false;
+  bool report = false;
+  bool help = false;
   std::vector<std::string> files;
+};
+
+RunArgs parse_run_args(const std::vector<std::string>& args, const std::string& cmd,
+                       const std::string& option, const char* short_option, const std::string& what) {
+  RunArgs r;
+  bool have_spec = false, options_done = false;
+  const std::string eq = option + "=";
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (!options_done && a.size() > 1 && a[0] == '-') {
       if (a == "--") {
         options_done = true;
       } else if (a == "-h" || a == "--help") {
-        std::fputs(kAggregateHelp, stdout);
-        return kExitOk;
+        r.help = true;
+        return r;
       } else if (a == "--report") {
-        report = true;
-      } else if (a == "-r" || a == "--rule" || a.rfind("--rule=", 0) == 0) {
-        if (have_rule) throw UsageError("aggregate: --rule given twice");
-        have_rule = true;
-        if (a.rfind("--rule=", 0) == 0) {
-          spec = a.substr(7);
+        r.report = true;
+      } else if (a == short_option || a == option || a.rfind(eq, 0) == 0) {
+        if (have_spec) throw UsageError(cmd + ": " + option + " given twice");
+        have_spec = true;
+        if (a.rfind(eq, 0) == 0) {
+          r.spec = a.substr(eq.size());
         } else {
-          if (i + 1 >= args.size()) throw UsageError("aggregate: " + a + " needs a rule spec");
-          spec = args[++i];
+          if (i + 1 >= args.size()) throw UsageError(cmd + ": " + a + " needs a " + what + " spec");
+          r.spec = args[++i];
         }
       } else {
-        throw UsageError("aggregate: unknown option '" + a + "' (see robustagg aggregate --help)");
+        throw UsageError(cmd + ": unknown option '" + a + "' (see robustagg " + cmd + " --help)");
       }
     } else {
-      files.push_back(a);
+      r.files.push_back(a);
     }
   }
-  if (!have_rule)
-    throw UsageError("aggregate: missing --rule SPEC (see robustagg rules for the rules)");
-  if (files.size() != 2)
-    throw UsageError("aggregate: need IN.npy and OUT.npy, got " + std::to_string(files.size()) +
-                     (files.size() == 1 ? " file name" : " file names") +
-                     " (see robustagg aggregate --help)");
+  if (!have_spec)
+    throw UsageError(cmd + ": missing " + option + " SPEC (see robustagg rules for the " + what + "s)");
+  if (r.files.size() != 2)
+    throw UsageError(cmd + ": need IN.npy and OUT.npy, got " + std::to_string(r.files.size()) +
+                     (r.files.size() == 1 ? " file name" : " file names") + " (see robustagg " + cmd +
+                     " --help)");
+  return r;
+}
+
+/// Reads IN (after refusing OUT == IN).
+npy::Matrix read_input(const std::string& in, const std::string& out) {
+  refuse_same_file(in, out);
+  try {
+    return npy::read_matrix(in);
+  } catch (const npy::Error& e) {
+    throw InputError(in + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    throw InputError(in + ": out of memory reading the array");
+  }
+}
+
+int cmd_aggregate(const std::vector<std::string>& args) {
+  const RunArgs ra = parse_run_args(args, "aggregate", "--rule", "-r", "rule");
+  if (ra.help) {
+    std::fputs(kAggregateHelp, stdout);
+    return kExitOk;
+  }
+  const std::string& spec = ra.spec;
+  const bool report = ra.report;
+  const std::vector<std::string>& files = ra.files;
   robustagg::AnyRule rule;
   try {
     rule = robustagg::parse_rule(spec);
@@ -320,16 +379,7 @@ int cmd_aggregate(const std::vector<std::string>& args) {
   }
   const std::string& in = files[0];
   const std::string& out = files[1];
-  refuse_same_file(in, out);
-
-  npy::Matrix m;
-  try {
-    m = npy::read_matrix(in);
-  } catch (const npy::Error& e) {
-    throw InputError(in + ": " + e.what());
-  } catch (const std::bad_alloc&) {
-    throw InputError(in + ": out of memory reading the array");
-  }
+  const npy::Matrix m = read_input(in, out);
   // Check the rule against the shape before touching the output directory.
   try {
     rule.validate(m.rows(), m.cols());
@@ -366,6 +416,76 @@ int cmd_rules(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+template <class T>
+void stage_into(const robustagg::GradientMatrix<T>& g, const robustagg::AnyStage& stage,
+                bool report, AtomicOutput& out) {
+  robustagg::Workspace ws;
+  robustagg::RowsView<T> v;
+  try {
+    v = stage.apply(robustagg::RowsView<T>::strided(g.data(), g.rows(), g.cols(), g.cols()), ws,
+                    ws.report());
+  } catch (const robustagg::Error& e) {
+    throw InputError(e.what());
+  }
+  if (report) print_report("stage", stage.spec(), g.rows(), g.cols(), ws);
+  std::vector<const T*> rows(std::size_t(v.rows()));
+  for (robustagg::Index i = 0; i < v.rows(); ++i) rows[std::size_t(i)] = v.row(i);
+  try {
+    npy::write_matrix<T>(out.stream(), rows.data(), std::uint64_t(v.rows()), std::uint64_t(g.cols()));
+  } catch (const npy::Error& e) {
+    throw InputError(e.what());
+  }
+}
+
+int cmd_stage(const std::vector<std::string>& args) {
+  const RunArgs ra = parse_run_args(args, "stage", "--stage", "-s", "stage");
+  if (ra.help) {
+    std::fputs(kStageHelp, stdout);
+    return kExitOk;
+  }
+  robustagg::AnyStage stage;
+  try {
+    stage = robustagg::parse_stage(ra.spec);
+  } catch (const robustagg::Error& e) {
+    throw UsageError(e.what());
+  }
+  const npy::Matrix m = read_input(ra.files[0], ra.files[1]);
+  // Check the stage against the shape before touching the output directory.
+  try {
+    stage.validate(m.rows(), m.cols());
+  } catch (const robustagg::Error& e) {
+    throw InputError(e.what());
+  }
+  AtomicOutput output(ra.files[1]);
+  if (m.dtype == npy::Dtype::float32)
+    stage_into(m.f32, stage, ra.report, output);
+  else
+    stage_into(m.f64, stage, ra.report, output);
+  output.commit();
+  return kExitOk;
+}
+
+int cmd_attacks(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "-h" || a == "--help") {
+      std::fputs("Usage: robustagg attacks\n\nLists the attack models of robustagg::attacks "
+                 "(for simulations and tests) with their parameters, kind and requirement.\n",
+                 stdout);
+      return kExitOk;
+    }
+    throw UsageError("attacks: unexpected argument '" + a + "'");
+  }
+  std::printf("Attacks (robustagg::attacks::parse_attack, Python robustagg.attacks.apply; parameters\n"
+              "as key=value, e.g. 'alie(z=1.5)'). A gradient attack replaces the Byzantine rows;\n"
+              "a data attack changes what the Byzantine workers train on:\n\n");
+  for (const robustagg::attacks::AttackInfo& a : robustagg::attacks::attack_catalog()) {
+    const std::string head = a.parameters.empty() ? a.name : a.name + "(" + a.parameters + ")";
+    std::printf("  %s  [%s]\n      %s\n      requires %s\n", head.c_str(),
+                robustagg::attacks::kind_name(a.kind), a.summary.c_str(), a.requirement.c_str());
+  }
+  return kExitOk;
+}
+
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) throw UsageError("missing command (see robustagg --help)");
@@ -381,6 +501,8 @@ int run(int argc, char** argv) {
   }
   if (cmd == "aggregate") return cmd_aggregate(rest);
   if (cmd == "rules") return cmd_rules(rest);
+  if (cmd == "stage") return cmd_stage(rest);
+  if (cmd == "attacks") return cmd_attacks(rest);
   if (!cmd.empty() && cmd[0] == '-') throw UsageError("unknown option '" + cmd + "' (see robustagg --help)");
   throw UsageError("unknown command '" + cmd + "' (see robustagg --help)");
 }

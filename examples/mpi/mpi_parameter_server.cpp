@@ -226,19 +226,18 @@ Setup validate(int argc, char** argv, int world) {
     bad("--byzantine " + std::to_string(s.opt.byzantine) + " is more than the " +
         std::to_string(s.p) + " workers");
   s.attack = robustagg::attacks::parse_attack(s.opt.attack);
-  using Kind = robustagg::attacks::Attack::Kind;
   const int q = s.opt.byzantine;
-  if (q > 0 && s.attack.kind == Kind::alie && !s.attack.value_given) {
+  if (q > 0 && s.attack.spec() == "alie") {
     // The paper's z for the whole system (p workers, q Byzantine), also when
     // the colluders estimate the moments from their own q gradients.
     try {
-      s.attack.value = robustagg::attacks::alie_z(s.p, q);
+      s.attack = robustagg::attacks::parse_attack(
+          "alie(z=" + robustagg::attacks::internal::number(robustagg::attacks::alie_z(s.p, q)) + ")");
     } catch (const robustagg::Error& e) {
       bad(std::string("--attack alie: ") + e.what());
     }
-    s.attack.value_given = true;
   }
-  if (s.opt.omniscient && q == s.p && (s.attack.kind == Kind::alie || s.attack.kind == Kind::ipm))
+  if (s.opt.omniscient && q == s.p && (s.attack.name() == "alie" || s.attack.name() == "ipm"))
     bad("--omniscient " + s.attack.spec() + " needs at least one honest worker, got --byzantine " +
         std::to_string(q) + " of " + std::to_string(s.p));
   // The rule's own check: e.g. "detox(r=3) needs a multiple of r = 3 gradients, got 14".
@@ -333,7 +332,7 @@ int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world, MPI
   MPI_Bcast(params.data(), int(d + 1), MPI_FLOAT, 0, world);
   const bool byz = s.byzantine[worker] != 0;
   const bool collude =
-      byz && !s.opt.omniscient && s.attack.kind != robustagg::attacks::Attack::Kind::none;
+      byz && !s.opt.omniscient && s.attack.name() != "none";
   int q = 0, byz_rank = 0;
   // The colluders' matrix: rows 0..q-1 their honest gradients (the honest
   // rows the attack reads), rows q..2q-1 the attack (the Byzantine rows).

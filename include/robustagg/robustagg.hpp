@@ -3,10 +3,11 @@
 #pragma once
 
 #include "aggregate.hpp"
-#include "attacks.hpp"
+#include "any_stage.hpp"
 #include "bulyan.hpp"
 #include "caf.hpp"
 #include "centered_clipping.hpp"
+#include "cge.hpp"
 #include "detox.hpp"
 #include "errors.hpp"
 #include "geometric_median.hpp"

@@ -153,6 +153,22 @@ class SpecParser {
 
 }  // namespace detail
 
+namespace detail {
+/// True when `word` is one of the comma-separated names in `list`.
+inline bool takes_word(const std::string& list, const std::string& word) {
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    std::size_t end = list.find(',', pos);
+    if (end == std::string::npos) end = list.size();
+    const std::string item = list.substr(pos, end - pos);
+    const std::size_t a = item.find_first_not_of(' '), b = item.find_last_not_of(' ');
+    if (a != std::string::npos && item.substr(a, b - a + 1) == word) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+}  // namespace detail
+
 /// Parses the grammar above into a tree, without knowing rule names.
 inline SpecNode parse_spec(const std::string& text) { return detail::SpecParser(text).parse(); }
 
@@ -197,6 +213,22 @@ class SpecArgs {
     const SpecNode::Value& v = node_.args[k].second;
     if (!v.node) error(key, "must be a rule spec, got '" + v.number + "'");
     return build(*v.node);
+  }
+
+  /// True when `key` is given as a bare name (`p=std`), not a number.
+  bool has_word(const std::string& key) const {
+    const int k = find(key);
+    return k >= 0 && node_.args[std::size_t(k)].second.node &&
+           node_.args[std::size_t(k)].second.node->args.empty();
+  }
+
+  /// A bare name given as the value (`p=std`, `start=mean`): one of the
+  /// names in `allowed` ("std, unit, sign").
+  std::string get_word(const std::string& key, const std::string& allowed) {
+    const SpecNode::Value& v = node_.args[require(key)].second;
+    if (v.node && v.node->args.empty() && detail::takes_word(allowed, v.node->name))
+      return v.node->name;
+    error(key, "must be one of " + allowed + ", got '" + (v.node ? v.node->name : v.number) + "'");
   }
 
   /// Rejects every argument no builder read.

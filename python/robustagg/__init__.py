@@ -12,7 +12,9 @@ Rules are spec strings ("multi-krum(f=2, m=8)") or rule objects
 rule catalogue (``robustagg.rules()``), so every rule the C++ side knows is
 here. Inputs are read in place when their rows are contiguous, never
 modified, never converted to another dtype; the GIL is released while a rule
-runs. See docs/python.md.
+runs. robustagg.apply_stage gives a stage's own output matrix,
+robustagg.attacks() the attack catalogue, robustagg.torch the model-gradient
+helpers for PyTorch. See docs/python.md.
 """
 
 import inspect as _inspect
@@ -23,14 +25,17 @@ import sys as _sys
 from collections import namedtuple as _namedtuple
 
 from . import _robustagg
-from ._robustagg import Error, Rule, num_threads, set_num_threads, simd_arch, simd_archs, set_simd_arch
+from ._robustagg import (Error, Rule, Stage, num_threads, set_num_threads, simd_arch, simd_archs,
+                         set_simd_arch)
 
 __version__ = _robustagg.__version__
 Error.__module__ = "robustagg"
 Rule.__module__ = "robustagg"
+Stage.__module__ = "robustagg"
 
-__all__ = ["Error", "Rule", "Aggregator", "aggregate", "parse_rule", "rules", "perturb",
-           "set_num_threads", "num_threads", "simd_arch", "simd_archs", "set_simd_arch", "attacks", "__version__"]
+__all__ = ["Error", "Rule", "RuleInfo", "Stage", "Aggregator", "aggregate", "apply_stage", "parse_rule",
+           "parse_stage", "rules", "rules_text", "perturb", "set_num_threads", "num_threads", "simd_arch",
+           "simd_archs", "set_simd_arch", "attacks", "__version__"]
 
 _GRADIENTS_NEEDED = ("a 2-D float32/float64 numpy array (n x d), a CPU torch.Tensor or a "
                      "list/tuple of n 1-D arrays/tensors of length d")
@@ -68,39 +73,59 @@ def _gradients_view(gradients, who):
     return _torch_view(gradients, f"{who}: gradients")
 
 
+def _class_given(value, where, kind="rule"):
+    """The TypeError for a rule (or stage) class passed where an object is expected;
+    where: "robustagg.aggregate: rule". None when value is not such a class."""
+    if isinstance(value, type) and issubclass(value, (Rule, Stage)):
+        name = value.__name__
+        sig = _inspect.signature(value) if value not in (Rule, Stage) else "(spec)"
+        return TypeError(f"{where} is the class robustagg.{name}, not a {kind} object; "
+                         f"create one, e.g. robustagg.{name}{sig} with its parameters")
+    return None
+
+
 def _as_rule(rule, who):
     if isinstance(rule, Rule):
         return rule
     if isinstance(rule, str):
         return parse_rule(rule)
+    err = _class_given(rule, f"{who}: rule")
+    if err is not None:
+        raise err
     raise TypeError(f"{who}: rule must be a spec string such as 'krum(f=2)' or a rule object "
                     f"such as robustagg.Krum(2), got {type(rule).__name__}")
 
 
-def _run(call, gradients, out, who):
+def _run(call, gradients, out, who, start=None):
     g, is_tensor = _gradients_view(gradients, who)
+    s = None if start is None else _torch_view(start, f"{who}: start")[0]
     if out is None:
-        result = call(g, None)
+        result = call(g, None, s)
         if is_tensor:
             return _sys.modules["torch"].from_numpy(result)
         return result
     o, _ = _torch_view(out, f"{who}: out")
-    call(g, o)
+    call(g, o, s)
     return out
 
 
-def aggregate(gradients, rule, out=None):
+def aggregate(gradients, rule, out=None, *, start=None):
     """Aggregates n gradients of d values into one with a robust rule.
 
     gradients: a 2-D NumPy array (n x d, float32 or float64, one row per
         worker), a CPU torch.Tensor of the same, or a list/tuple of n 1-D
         arrays/tensors of length d (read through row pointers, no stacking).
-        Rows with unit column stride are read in place (any row stride, e.g.
-        x[::2] or x[:, :k]); other layouts are copied once. Never modified.
+        Read in place when its strides are positive (C or Fortran order,
+        x[::2], x[:, :k], x.T of a d x n array, t.t()); other layouts are
+        copied once. Never modified. Every layout gives the same bits.
     rule: a spec string ("bulyan(f=2)", see robustagg.rules()) or a rule
         object (robustagg.Bulyan(2), robustagg.parse_rule(...)).
     out: optional 1-D contiguous writeable array/tensor of length d and the
         gradients' dtype, written and returned.
+    start: for centered-clipping only, the start vector v_0 (1-D, length d,
+        the gradients' dtype, finite), e.g. the previous step's aggregate;
+        without it the rule starts from its start= option (median, mean or
+        zero).
 
     Returns a 1-D array of length d of the input's kind (NumPy or torch) and
     dtype. The GIL is released while the rule runs.
@@ -111,8 +136,8 @@ def aggregate(gradients, rule, out=None):
     inputs of the wrong kind, dtype, rank, device or shape.
     """
     r = _as_rule(rule, "robustagg.aggregate")
-    return _run(lambda g, o: _robustagg._aggregate(g, r, o), gradients, out,
-                "robustagg.aggregate")
+    return _run(lambda g, o, s: _robustagg._aggregate(g, r, o, s), gradients, out,
+                "robustagg.aggregate", start)
 
 
 class Aggregator:
@@ -131,9 +156,10 @@ class Aggregator:
         self.rule = _as_rule(rule, "robustagg.Aggregator")
         self._impl = _robustagg._Aggregator(self.rule)
 
-    def __call__(self, gradients, out=None):
-        """Aggregates gradients (see robustagg.aggregate) into out or a new array."""
-        return _run(self._impl, gradients, out, "robustagg.Aggregator")
+    def __call__(self, gradients, out=None, *, start=None):
+        """Aggregates gradients (see robustagg.aggregate) into out or a new array;
+        start: centered-clipping's start vector for this call."""
+        return _run(self._impl, gradients, out, "robustagg.Aggregator", start)
 
     @property
     def report(self):
@@ -198,6 +224,9 @@ def _default_value(text):
     return text  # a nested rule spec such as "mean"
 
 
+_WORD = _re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
+
+
 def _value_text(rule_name, key, v):
     if isinstance(v, bool):
         raise TypeError(f"{rule_name}: {key} must be a number or a rule, got bool")
@@ -208,7 +237,12 @@ def _value_text(rule_name, key, v):
     if isinstance(v, Rule):
         return v.spec
     if isinstance(v, str):
-        return parse_rule(v).spec
+        # a name (a rule without parameters, or a word such as start='mean'):
+        # as written, for the C++ parser to check; else a nested rule spec
+        return v if _WORD.match(v) else parse_rule(v).spec
+    err = _class_given(v, f"robustagg.{_camel(rule_name)}: {key}")
+    if err is not None:
+        raise err
     raise TypeError(f"{rule_name}: {key} must be a number, a rule object or a rule spec "
                     f"string, got {type(v).__name__}")
 
@@ -230,14 +264,26 @@ def _make_rule_class(name, parameters, requirement, summary):
                                          default=value))
     signature = _inspect.Signature(params)
 
-    def __init__(self, *args, **kwargs):
+    def spec_of(args, kwargs):
         try:
-            bound = signature.bind(self, *args, **kwargs)
+            bound = signature.bind(None, *args, **kwargs)
         except TypeError as e:
             raise TypeError(f"robustagg.{cls_name}: {e}") from None
         parts = [f"{k.replace('_', '-')}={_value_text(name, k, v)}" for k, v in bound.arguments.items()
                  if k != "self" and v is not None]
-        Rule.__init__(self, name + (f"({', '.join(parts)})" if parts else ""))
+        spec = name + (f"({', '.join(parts)})" if parts else "")
+        Rule(spec)  # parsed first: an error leaves no half-built object behind
+        return spec
+
+    def __init__(self, *args, **kwargs):
+        try:
+            spec = spec_of(args, kwargs)
+        except BaseException:
+            # The object is not initialised: drop it from this frame, so no
+            # traceback printer ever calls a method on it.
+            del self
+            raise
+        Rule.__init__(self, spec)
 
     __init__.__signature__ = signature
     head = f"{name}({parameters})" if parameters else name
@@ -299,6 +345,41 @@ def rules_text():
         lines.append(f"      {r.summary}")
         lines.append(f"      requires {r.requirement}")
     return "\n".join(lines)
+
+
+def parse_stage(spec):
+    """The stage for a spec without then=, e.g. "nnm(f=2)" (clip, nnm, arc,
+    bucketing; see robustagg.rules()). Raises robustagg.Error with the C++
+    message on a rule, a then= or a malformed spec."""
+    if not isinstance(spec, str):
+        raise TypeError(f"robustagg.parse_stage: spec must be a str, got {type(spec).__name__}")
+    return Stage(spec)
+
+
+def apply_stage(gradients, stage):
+    """The matrix a stage outputs: its own output, without a rule after it.
+
+    gradients: as for robustagg.aggregate (2-D NumPy array or CPU tensor, or a
+        list/tuple of 1-D rows), read in place when the rows are contiguous.
+    stage: a spec string without then= ("nnm(f=2)", "clip(c=1)", "arc(f=1)",
+        "bucketing(s=2, seed=3)") or a robustagg.Stage.
+
+    Returns a new 2-D array of the input's kind and dtype: n x d for clip, nnm
+    and arc, ceil(n/s) x d for bucketing. Raises robustagg.Error when the
+    stage cannot take these rows (e.g. "nnm(f=3) needs n >= 2f+1 = 7
+    gradients, got 5").
+    """
+    who = "robustagg.apply_stage"
+    if isinstance(stage, str):
+        stage = parse_stage(stage)
+    elif not isinstance(stage, Stage):
+        err = _class_given(stage, f"{who}: stage", "stage")
+        raise err if err is not None else TypeError(
+            f"{who}: stage must be a spec string such as 'nnm(f=2)' or a robustagg.Stage, "
+            f"got {type(stage).__name__}")
+    g, is_tensor = _gradients_view(gradients, who)
+    result, _report = _robustagg._apply_stage(g, stage)
+    return _sys.modules["torch"].from_numpy(result) if is_tensor else result
 
 
 from . import attacks  # noqa: E402  (needs the helpers above)

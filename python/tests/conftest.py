@@ -9,6 +9,12 @@ import robustagg as ra
 
 CLI = os.environ.get("ROBUSTAGG_CLI")
 
+# pip_install.py runs these tests against a package installed in a venv: make
+# sure that is the robustagg imported, not a build tree's.
+_PREFIX = os.environ.get("ROBUSTAGG_EXPECT_PREFIX")
+if _PREFIX and not os.path.realpath(ra.__file__).startswith(os.path.realpath(_PREFIX) + os.sep):
+    raise RuntimeError(f"robustagg imported from {ra.__file__}, not from the venv {_PREFIX}")
+
 # One spec per catalogue rule, chosen for the 15-row `grouped` input below
 # (5 groups of 3 identical rows; DETOX needs them). A rule added to the C++
 # catalogue later without an entry here is tried with its required
@@ -66,3 +72,12 @@ def cli_aggregate(tmp_path, g, spec):
 def same_bits(a, b):
     a, b = np.asarray(a), np.asarray(b)
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def copy_count():
+    """The module's count of input copies (test builds only: _robustagg._testing);
+    skips the calling test in a module built without the test hooks (pip)."""
+    hooks = getattr(ra._robustagg, "_testing", None)
+    if hooks is None:
+        pytest.skip("module built without ROBUSTAGG_PYTHON_TEST_HOOKS (no copy counter)")
+    return hooks.copy_count()

@@ -418,6 +418,78 @@ def test_stages(work, dtype, rng):
     assert rc == 2 and "needs then=RULE" in se, se
 
 
+def ref_bucketing(x, s, seed=0):
+    """Stage bucketing(s, seed): the documented permutation (splitmix64 Fisher-Yates), then
+    the mean of each group of s permuted rows."""
+    M = (1 << 64) - 1
+
+    def mix64(z):
+        z = (z + 0x9E3779B97F4A7C15) & M
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+        return z ^ (z >> 31)
+
+    n = len(x)
+    perm = list(range(n))
+    key = mix64(mix64(seed) ^ n)
+    for i in range(n - 1, 0, -1):
+        j = mix64(key ^ i) % (i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+    return np.array([x[perm[b:b + s]].mean(0) for b in range(0, n, s)])
+
+
+def test_stage_output(work, dtype, rng):
+    """`robustagg stage`: the matrix a stage outputs, against NumPy references."""
+    x = (rng.standard_normal((9, 40)) * rng.uniform(0.5, 3.0, size=(9, 1))).astype(dtype)
+    xd = x.astype(np.float64)
+    inp = os.path.join(work, "in.npy")
+    out = os.path.join(work, "out.npy")
+    np.save(inp, x)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    norms = np.linalg.norm(xd, axis=1)
+    c = float(np.median(norms))
+    for spec, ref in [(f"clip(c={c!r})", ref_clip(xd, c)), ("nnm(f=2)", ref_nnm(xd, 2)),
+                      ("arc(f=2)", ref_arc(xd, 2)), ("bucketing(s=2, seed=5)", ref_bucketing(xd, 2, 5)),
+                      ("bucketing(s=4)", ref_bucketing(xd, 4))]:
+        rc, so, se = run(["stage", "--stage", spec, inp, out])
+        assert rc == 0 and so == "" and se == "", (spec, rc, se)
+        got = np.load(out)
+        assert got.dtype == dtype and got.shape == ref.shape, (spec, got.dtype, got.shape)
+        assert np.allclose(got, ref, rtol=tol, atol=tol), spec
+        os.remove(out)
+    # rows the stage leaves alone are copied bit for bit (clip with a huge c)
+    rc, _, se = run(["stage", "--stage=clip(c=1e30)", inp, out])
+    assert rc == 0 and np.load(out).tobytes() == x.tobytes(), se
+    os.remove(out)
+    rc, so, se = run(["stage", "--report", "-s", "arc(f=2)", inp, out])
+    assert rc == 0 and se == "stage arc(f=2): n=9 d=40\nstage arc(f=2): rows 9 -> 9, changed 3\n", repr(se)
+    os.remove(out)
+    # a rule, a then=, a requirement not met: one line, no output file
+    for args, code, text in [
+            (["stage", "--stage", "krum(f=1)", inp, out], 2,
+             "stage spec 'krum(f=1)': 'krum' is a rule, not a stage (stages: clip, nnm, arc, bucketing)"),
+            (["stage", "--stage", "nnm(f=1, then=mean)", inp, out], 2, "without then="),
+            (["stage", "--stage", "nnm(f=5)", inp, out], 1, "nnm(f=5) needs n >= 2f+1 = 11 gradients, got 9"),
+            (["stage", inp, out], 2, "stage: missing --stage SPEC"),
+            (["stage", "--stage", "clip(c=0)", inp, out], 2, "c must be finite and > 0")]:
+        se = expect_failure(args, work, codes=(code,), contains=text)
+    assert not os.path.exists(out)
+
+
+def test_attack_listing():
+    rc, so, se = run(["attacks"])
+    assert rc == 0 and se == ""
+    heads = [line.strip() for line in so.splitlines() if line.startswith("  ") and not line.startswith("      ")]
+    names = [h.split("(")[0].split(" ")[0] for h in heads]
+    assert names == ["none", "alie", "ipm", "reverse", "constant", "gaussian", "nan", "inf", "sign-flip",
+                     "mimic", "optimal-alie", "optimal-ipm", "min-max", "min-sum", "label-flip"], names
+    assert "label-flip(classes=10)  [data]" in heads and "min-max(p=std)  [gradient]" in heads, heads
+    rc, so, se = run(["attacks", "--help"])
+    assert rc == 0 and so.startswith("Usage: robustagg attacks")
+    rc, so, se = run(["attacks", "x"])
+    assert rc == 2 and se == "robustagg: attacks: unexpected argument 'x'\n", se
+
+
 def test_listing():
     rc, so, se = run(["rules"])
     assert rc == 0 and se == ""
@@ -426,7 +498,8 @@ def test_listing():
     for name in RULE_NAMES:
         assert name in heads, f"rules does not list {name}: {heads}"
     assert "requires n >= 4f+3" in so and "multi-krum(f, m=0)" in so
-    for args in (["--help"], ["-h"], ["help"], ["aggregate", "--help"], ["rules", "--help"]):
+    for args in (["--help"], ["-h"], ["help"], ["aggregate", "--help"], ["rules", "--help"],
+                 ["stage", "--help"]):
         rc, so, se = run(args)
         assert rc == 0 and so.startswith(("robustagg", "Usage")) and se == "", args
     rc, so, se = run(["--help"])
@@ -707,12 +780,14 @@ def main():
                 check(f"krum tie {tag}", test_krum_tie, fresh("kt" + tag), dtype)
                 check(f"bulyan {tag}", test_bulyan, fresh("bu" + tag), dtype, rng)
                 check(f"stages {tag}", test_stages, fresh("st" + tag), dtype, rng)
+                check(f"stage output {tag}", test_stage_output, fresh("so" + tag), dtype, rng)
             check("input formats", test_formats, fresh("fmt"), rng)
             check("output header", test_output_header, fresh("hdr"), rng)
             check("large and non-finite", test_large_and_nonfinite, fresh("big"), rng)
             check("overwrite existing output", test_overwrite_existing, fresh("ow"), rng)
             check("--report", test_report, fresh("rep"), rng)
             check("rules, --help, --version", test_listing)
+            check("attacks", test_attack_listing)
         if GROUP in ("errors", "all"):
             check("malformed .npy corpus", test_malformed, fresh("mal"), rng)
             check("file errors", test_file_errors, fresh("fe"))

@@ -30,6 +30,9 @@ int exercise() {
   for (const ra::RuleInfo& info : ra::rule_catalog()) {
     if (info.parameters.empty()) ra::aggregate(g, ra::parse_rule(info.name), out, ws);
   }
+  ra::aggregate(g, ra::Cge{2}, out, ws);
+  ra::GradientMatrix<T> staged;
+  ra::apply_stage(g, ra::parse_stage("nnm(f=2)"), staged, ws);
   ra::Aggregator<> agg(ra::parse_rule("multi-krum(f=1)"));
   agg(g, out);
   const ra::Vector<T> v = ra::aggregate(g * T(2), ra::Median{});  // an expression: copied once

@@ -3,6 +3,7 @@
 // included by spec.hpp in header-only mode (no ROBUSTAGG_COMPILED_LIB).
 #pragma once
 
+#include "../cge.hpp"
 #include "../spec.hpp"
 #include "linkage.hpp"
 
@@ -133,7 +134,7 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
        }},
       // --- end of stages ---
       // --- The rules after 2020 (geometric median, centered clipping, Meamed,
-      // MDA, MoNNA, CAF, SMEA): static parameters are checked here, at parse time.
+      // MDA, MoNNA, CAF, SMEA, CGE): static parameters are checked here, at parse time.
       {"geometric-median", "iterations=64, nu=1e-6, tolerance=1e-7", "n >= 1, nu > 0",
        "smoothed Weiszfeld (RFA) over the finite rows from their median: z = sum w_i x_i / "
        "sum w_i, w_i = 1/max(nu, |x_i - z|)",
@@ -146,18 +147,24 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
          r.check_parameters();
          return AnyRule(r);
        }},
-      {"centered-clipping", "tau, iterations=1, warm-start=0", "n >= 1, tau > 0",
-       "from the median, iterations of v += mean_i c_i (x_i - v), c_i = min(1, tau/|x_i - v|) "
-       "(warm-start=1: an Aggregator starts from its previous output)",
+      {"centered-clipping", "tau, iterations=1, start=median, warm-start=0", "n >= 1, tau > 0",
+       "from the start (median, mean or zero), iterations of v += mean_i c_i (x_i - v), "
+       "c_i = min(1, tau/|x_i - v|) (warm-start=1: an Aggregator starts from its previous output)",
        [](SpecArgs& a, const Nested&) {
          CenteredClipping r;
          r.tau = a.get_double("tau");
          r.iterations = a.get_int("iterations", r.iterations);
+         if (a.has("start")) {
+           const std::string s = a.get_word("start", "median, mean, zero");
+           r.start = s == "mean" ? CenteredClipping::Start::mean
+                     : s == "zero" ? CenteredClipping::Start::zero
+                                   : CenteredClipping::Start::median;
+         }
          const int warm = a.get_int("warm-start", 0);
          if (warm > 1)
            detail::fail("rule spec: centered-clipping: warm-start must be 0 or 1, got ", warm);
          r.warm_start = warm == 1;
-         a.finish("tau, iterations, warm-start");
+         a.finish("tau, iterations, start, warm-start");
          r.check_parameters();
          return AnyRule(r);
        }},
@@ -194,6 +201,13 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
        "the mean of the n-f rows whose covariance has the smallest top eigenvalue",
        [](SpecArgs& a, const Nested&) {
          Smea r{a.get_int("f")};
+         a.finish("f");
+         return AnyRule(r);
+       }},
+      {"cge", "f", "n >= 2f+1",
+       "comparative gradient elimination: the mean of the n-f rows of smallest norm",
+       [](SpecArgs& a, const Nested&) {
+         Cge r{a.get_int("f")};
          a.finish("f");
          return AnyRule(r);
        }},

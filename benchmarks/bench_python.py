@@ -2,10 +2,10 @@
 """The Python module's cost: robustagg from Python against the same C++ call,
 and against the usual NumPy/PyTorch ways of computing the same rules.
 
-1. Overhead: robustagg.aggregate(g, rule) (new output and workspace per
-   call) against the C++ robustagg::aggregate with a new workspace and output
-   per call, and robustagg.Aggregator(rule)(g, out=) against the C++ call
-   reusing both; the C++ side is timed inside the module (_testing.time_cpp,
+1. Overhead: robustagg.aggregate(g, rule) (a new output per call, the
+   thread's cached workspace) against the C++ robustagg::aggregate with a
+   new output in the same cached workspace, and
+   robustagg.Aggregator(rule)(g, out=) against the C++ call reusing both; the C++ side is timed inside the module (_testing.time_cpp,
    a test hook of test builds: a steady_clock loop over the same buffers,
    same compiled code).
 2. Peers, float32, n x d: torch.median(dim=0) and numpy.median(axis=0)

@@ -280,6 +280,9 @@ struct Runner {
   robustagg::Aggregator<AnyRule> agg;
   std::mutex lock;
   std::vector<robustagg::StageReport> report;
+  // robustagg.aggregate: the calling thread's cached workspace (the C++
+  // value form's, robustagg::cached_workspace_limit) instead of agg's.
+  bool cached = false;
 };
 
 /// The centered clipping a start vector is for: the rule itself (not inside
@@ -331,15 +334,25 @@ py::object run_typed(const Shape& s, Runner& r, const py::object& out, const py:
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> guard(r.lock);
     robustagg::detail::check_pointers(in.view, static_cast<const T*>(dst));
-    if (cc) {
-      cc->validate(in.view.rows(), in.view.cols());
-      r.agg.workspace().report().clear();
-      cc->run_from(robustagg::detail::view_for(*cc, in.view, r.agg.workspace()), v0.data(), dst,
-                   r.agg.workspace());
-    } else {
-      r.agg(in.view, dst);
-    }
-    r.report = r.agg.workspace().report();
+    const auto run_in = [&](robustagg::Workspace& ws) {
+      if (cc) {
+        cc->validate(in.view.rows(), in.view.cols());
+        ws.report().clear();
+        cc->run_from(robustagg::detail::view_for(*cc, in.view, ws), v0.data(), dst, ws);
+      } else if (r.cached) {
+        const AnyRule& rule = r.agg.rule();
+        rule.validate(in.view.rows(), in.view.cols());
+        ws.report().clear();
+        robustagg::detail::run_rule(rule, in.view, dst, ws);
+      } else {
+        r.agg(in.view, dst);
+      }
+      r.report = ws.report();
+    };
+    if (r.cached)
+      robustagg::detail::with_cached_workspace(run_in);
+    else
+      run_in(r.agg.workspace());
   }
   return std::move(o);
 }
@@ -423,8 +436,9 @@ py::array perturb_typed(const py::array& a, double b, std::uint64_t seed, std::u
 
 #if defined(ROBUSTAGG_PYTHON_TEST_HOOKS)
 /// Seconds per call of the C++ aggregate on the same buffers, for the
-/// overhead benchmark (benchmarks/bench_python.py). fresh: a new workspace and
-/// output per call (as robustagg.aggregate); else both reused (as Aggregator).
+/// overhead benchmark (benchmarks/bench_python.py). fresh: a new output per
+/// call in the thread's cached workspace (as robustagg.aggregate); else the
+/// output and a workspace of its own reused (as Aggregator).
 template <class T>
 std::vector<double> time_cpp_typed(const Shape& s, const AnyRule& rule, int repeats, bool fresh) {
   Input<T> in;
@@ -439,10 +453,10 @@ std::vector<double> time_cpp_typed(const Shape& s, const AnyRule& rule, int repe
   robustagg::aggregate(in.view, rule, out.data(), ws);  // warm-up
   for (int k = 0; k < repeats; ++k) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (fresh) {
-      robustagg::Workspace w;
+    if (fresh) {  // as robustagg.aggregate: a new output, the thread's cached workspace
       std::unique_ptr<T[]> o(new T[std::size_t(s.d)]);  // uninitialised, as numpy.empty
-      robustagg::aggregate(in.view, rule, o.get(), w);
+      robustagg::detail::with_cached_workspace(
+          [&](robustagg::Workspace& w) { robustagg::aggregate(in.view, rule, o.get(), w); });
     } else {
       robustagg::aggregate(in.view, rule, out.data(), ws);
     }
@@ -487,6 +501,7 @@ PYBIND11_MODULE(_robustagg, m) {
   m.def("_aggregate", [](const py::object& g, const PyRule& rule, const py::object& out,
                          const py::object& start) {
     Runner r(rule.rule);
+    r.cached = true;  // no page faults for the rule's scratch after the first call of a shape
     return run(g, r, out, start, "robustagg.aggregate");
   }, py::arg("gradients"), py::arg("rule"), py::arg("out") = py::none(), py::arg("start") = py::none());
 
@@ -562,6 +577,13 @@ PYBIND11_MODULE(_robustagg, m) {
         "Sets the threads aggregations use (the calling thread included); k <= 0: the "
         "hardware concurrency.");
   m.def("num_threads", &robustagg::num_threads, "The threads aggregations use (>= 1).");
+  m.def("set_cached_workspace_limit", &robustagg::set_cached_workspace_limit, py::arg("bytes"),
+        "The most bytes aggregate()'s per-thread workspace keeps between calls (default 1 GiB; "
+        "0: a new workspace per call).");
+  m.def("cached_workspace_limit", &robustagg::cached_workspace_limit,
+        "The limit set by set_cached_workspace_limit (bytes).");
+  m.def("release_cached_workspace", &robustagg::release_cached_workspace,
+        "Frees the calling thread's cached aggregate() workspace.");
   m.def("simd_arch", [] { return std::string(robustagg::simd_arch()); },
         "The SIMD architecture the kernels run on ('avx512', 'avx2', 'sse2'), chosen at run time.");
   m.def("simd_archs", &robustagg::simd_archs,

@@ -126,7 +126,7 @@ TEMPLATE_TEST_CASE("steady-state aggregation allocates nothing", "[alloc]", floa
       "bucketing(s=3, seed=1, then=median)", "clip(c=30, then=nnm(f=2, then=trimmed-mean(f=2)))",
       // the rules after 2020
       "geometric-median(iterations=4)", "centered-clipping(tau=1, iterations=2)", "meamed(f=3)",
-      "mda(f=2)", "monna(f=3, trusted=1)", "caf(f=3)", "smea(f=1)"};
+      "mda(f=2)", "monna(f=3, trusted=1)", "caf(f=3)", "smea(f=1)", "cge(f=3)"};
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
   // n = 51 crosses the 32-row register kernels; under a sanitizer (sanitized.hpp)
@@ -238,5 +238,59 @@ TEMPLATE_TEST_CASE("a warm-started centered clipping Aggregator allocates nothin
             agg(g, out);
           }) == 0);
   }
+  ra::set_num_threads(0);
+}
+
+TEMPLATE_TEST_CASE("the value form reuses a per-thread workspace: after the first call of a shape its rule allocates nothing",
+                   "[alloc]", float, double) {
+  using T = TestType;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  struct Shape {
+    Index n, d;
+  };
+  const std::vector<std::string> specs = {"median", "krum(f=2)", "clip(c=1, then=mean)",
+                                          "nnm(f=2, then=trimmed-mean(f=2))", "geometric-median(iterations=3)",
+                                          "detox(r=3, buckets=1, inner=median, outer=mean)"};
+  ra::set_num_threads(2);
+  for (const Shape s : {Shape{15, 20000 + 3}, Shape{9, 70001}, Shape{15, 20000 + 3}}) {
+    ra::GradientMatrix<T> g(s.n, s.d);
+    for (Index i = 0; i < s.n; ++i)
+      for (Index j = 0; j < s.d; ++j) g(i, j) = T(normal(rng));
+    for (Index i = 0; i < s.n; ++i) g.row(i) = g.row(i - i % 3);  // DETOX groups of 3 agree
+    for (const std::string& spec : specs) {
+      INFO(spec << " n = " << s.n << " d = " << s.d);
+      const ra::AnyRule rule = ra::parse_rule(spec);
+      ra::Workspace ws;
+      ra::Vector<T> want;
+      ra::aggregate(g, rule, want, ws);
+      const ra::Vector<T> first = ra::aggregate(g, rule);  // grows the cache
+      CHECK(first == want);
+      ra::Vector<T> again;
+      // No operator new: the workspace's buffers are reused (the returned
+      // vector is Eigen's, allocated with malloc, which this file does not count).
+      CHECK(count_allocations([&] { again = ra::aggregate(g, rule); }) == 0);
+      CHECK(again == want);
+      // The check sees the workspace: with the cache off, the rule's buffers are new.
+      const std::size_t limit = ra::cached_workspace_limit();
+      ra::set_cached_workspace_limit(0);
+      CHECK(count_allocations([&] { again = ra::aggregate(g, rule); }) > 0);
+      ra::set_cached_workspace_limit(limit);
+      CHECK(again == want);
+    }
+  }
+  CHECK(ra::cached_workspace_bytes() > 0);
+  ra::release_cached_workspace();
+  CHECK(ra::cached_workspace_bytes() == 0);
+  // Over the limit the cache is released after the call; 0 turns it off.
+  const std::size_t limit = ra::cached_workspace_limit();
+  ra::GradientMatrix<T> g = ra::GradientMatrix<T>::Ones(15, 5000);
+  ra::set_cached_workspace_limit(1024);
+  CHECK(ra::aggregate(g, ra::parse_rule("clip(c=1, then=mean)")).size() == 5000);
+  CHECK(ra::cached_workspace_bytes() == 0);
+  ra::set_cached_workspace_limit(limit);
+  CHECK(ra::aggregate(g, ra::parse_rule("clip(c=1, then=mean)")).size() == 5000);
+  CHECK(ra::cached_workspace_bytes() > std::size_t(15 * 5000) * sizeof(T));  // the clipped rows
+  ra::release_cached_workspace();
   ra::set_num_threads(0);
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <cstddef>
 #include <type_traits>
 #include <utility>
 
@@ -80,13 +82,76 @@ void aggregate(const Eigen::MatrixBase<Derived>& gradients, const Rule& rule,
   });
 }
 
+namespace detail {
+
+/// The value form's workspace of the calling thread, and whether a value-form
+/// call on this thread is using it (a nested call gets a workspace of its own).
+struct CachedWorkspace {
+  Workspace workspace;
+  bool busy = false;
+};
+inline CachedWorkspace& cached_workspace() {
+  static thread_local CachedWorkspace cached;
+  return cached;
+}
+inline std::atomic<std::size_t>& cached_workspace_limit_value() {
+  static std::atomic<std::size_t> limit{std::size_t(1) << 30};
+  return limit;
+}
+
+}  // namespace detail
+
+/// The most bytes the value form's per-thread workspace keeps between calls
+/// (default 1 GiB; 0: no cache, a fresh workspace per call). Over it, the
+/// cache is released at the end of the call.
+inline void set_cached_workspace_limit(std::size_t bytes) { detail::cached_workspace_limit_value() = bytes; }
+inline std::size_t cached_workspace_limit() { return detail::cached_workspace_limit_value(); }
+
+/// Bytes the calling thread's value-form workspace holds now.
+inline std::size_t cached_workspace_bytes() { return detail::cached_workspace().workspace.capacity_bytes(); }
+
+/// Frees the calling thread's value-form workspace (the next value-form call
+/// on this thread allocates its buffers again).
+inline void release_cached_workspace() { detail::cached_workspace().workspace.release(); }
+
+namespace detail {
+
+/// fn(ws) with the calling thread's cached workspace (a fresh one when the
+/// cache is disabled or already in use by an enclosing call on this thread);
+/// afterwards the cache is released if it holds more than the limit.
+template <class Fn>
+void with_cached_workspace(Fn&& fn) {
+  CachedWorkspace& cached = cached_workspace();
+  const std::size_t limit = cached_workspace_limit();
+  if (cached.busy || limit == 0) {
+    Workspace workspace;
+    fn(workspace);
+    return;
+  }
+  struct Done {
+    CachedWorkspace& c;
+    std::size_t limit;
+    ~Done() {
+      c.busy = false;
+      if (c.workspace.capacity_bytes() > limit) c.workspace.release();
+    }
+  } done{cached, limit};
+  cached.busy = true;
+  fn(cached.workspace);
+}
+
+}  // namespace detail
+
 /// The robust gradient of `gradients` (n x d, one row per worker) under `rule`.
+/// Runs in a workspace cached per calling thread (cached_workspace_limit), so
+/// a repeated call of the same shape allocates only its output and pays no
+/// page faults for the rule's scratch: the cost of the workspace form plus the
+/// output.
 template <class Rule, class Derived, class = std::enable_if_t<is_rule_v<Rule>>>
 Vector<typename Derived::Scalar> aggregate(const Eigen::MatrixBase<Derived>& gradients,
                                            const Rule& rule) {
   Vector<typename Derived::Scalar> out;
-  Workspace workspace;
-  aggregate(gradients, rule, out, workspace);
+  detail::with_cached_workspace([&](Workspace& ws) { aggregate(gradients, rule, out, ws); });
   return out;
 }
 

@@ -26,7 +26,8 @@ from collections import namedtuple as _namedtuple
 
 from . import _robustagg
 from ._robustagg import (Error, Rule, Stage, num_threads, set_num_threads, simd_arch, simd_archs,
-                         set_simd_arch)
+                         set_simd_arch, set_cached_workspace_limit, cached_workspace_limit,
+                         release_cached_workspace)
 
 __version__ = _robustagg.__version__
 Error.__module__ = "robustagg"
@@ -35,7 +36,8 @@ Stage.__module__ = "robustagg"
 
 __all__ = ["Error", "Rule", "RuleInfo", "Stage", "Aggregator", "aggregate", "apply_stage", "parse_rule",
            "parse_stage", "rules", "rules_text", "perturb", "set_num_threads", "num_threads", "simd_arch",
-           "simd_archs", "set_simd_arch", "attacks", "__version__"]
+           "simd_archs", "set_simd_arch", "set_cached_workspace_limit", "cached_workspace_limit",
+           "release_cached_workspace", "attacks", "__version__"]
 
 _GRADIENTS_NEEDED = ("a 2-D float32/float64 numpy array (n x d), a CPU torch.Tensor or a "
                      "list/tuple of n 1-D arrays/tensors of length d")
@@ -128,7 +130,11 @@ def aggregate(gradients, rule, out=None, *, start=None):
         zero).
 
     Returns a 1-D array of length d of the input's kind (NumPy or torch) and
-    dtype. The GIL is released while the rule runs.
+    dtype. The GIL is released while the rule runs. The rule's scratch memory
+    is cached per calling thread (as robustagg::aggregate's value form in
+    C++: at most cached_workspace_limit() bytes are kept, 1 GiB by default;
+    release_cached_workspace() frees it), so a repeated call of the same
+    shape costs what a reused Aggregator costs plus its output.
 
     Raises robustagg.Error (a ValueError) with the C++ message when the rule
     cannot aggregate these gradients (e.g. "bulyan(f=3) needs n >= 4f+3 = 15

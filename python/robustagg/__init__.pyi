@@ -15,6 +15,9 @@ from ._robustagg import set_num_threads as set_num_threads
 from ._robustagg import set_simd_arch as set_simd_arch
 from ._robustagg import simd_arch as simd_arch
 from ._robustagg import simd_archs as simd_archs
+from ._robustagg import set_cached_workspace_limit as set_cached_workspace_limit
+from ._robustagg import cached_workspace_limit as cached_workspace_limit
+from ._robustagg import release_cached_workspace as release_cached_workspace
 from .attacks import AttackInfo as _AttackInfo
 
 __version__: str

@@ -233,3 +233,44 @@ def test_aggregator_warm_start_starts_from_the_previous_output():
     # robustagg.aggregate keeps no state: every call starts from the median.
     assert same_bits(ra.aggregate(x, spec), first)
     assert same_bits(ra.aggregate(x, spec), first)
+
+
+def test_aggregate_reuses_a_cached_workspace_across_shapes_and_threads():
+    # robustagg.aggregate runs in a workspace cached per calling thread: results
+    # equal a fresh Aggregator's for every call, while shapes grow and shrink
+    # and while several threads call at once.
+    import threading
+    rng = np.random.default_rng(7)
+    specs = ["median", "clip(c=1, then=mean)", "nnm(f=2, then=krum(f=2))",
+             "geometric-median(iterations=3)", "cge(f=2)"]
+    shapes = [(15, 3000), (9, 20001), (15, 3000), (21, 17)]
+    inputs = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    want = {(i, s): ra.Aggregator(s)(g) for i, g in enumerate(inputs) for s in specs}
+    for _ in range(2):
+        for i, g in enumerate(inputs):
+            for s in specs:
+                assert same_bits(ra.aggregate(g, s), want[(i, s)]), (i, s)
+    failures = []
+
+    def worker():
+        for i, g in enumerate(inputs):
+            for s in specs:
+                if not same_bits(ra.aggregate(g, s), want[(i, s)]):
+                    failures.append((i, s))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    # The limit and the release are the C++ settings; 0 turns the cache off.
+    limit = ra.cached_workspace_limit()
+    assert limit == 1 << 30
+    try:
+        ra.set_cached_workspace_limit(0)
+        assert ra.cached_workspace_limit() == 0
+        assert same_bits(ra.aggregate(inputs[0], specs[1]), want[(0, specs[1])])
+    finally:
+        ra.set_cached_workspace_limit(limit)
+    ra.release_cached_workspace()

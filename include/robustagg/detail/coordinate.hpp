@@ -187,11 +187,14 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
   // concurrent streams) falls to a third of the bandwidth on the development
   // machine; then each row's segment of a staging block is first copied into
   // an L2-resident buffer (n short sequential reads) and the network reads it.
-  const bool stage = kAsSent && (n > kDirectStreams || gathered);
+  // Gathered input is transposed straight into an L1-sized block per inner
+  // block (the noise path's buffer), not into the L2 staging block.
+  const bool stage = kAsSent && n > kDirectStreams && !gathered;
   const Index stage_len = stage ? staging_length(n, sizeof(T)) : 0;
   const std::size_t stage_bytes = std::size_t(n * stage_len) * sizeof(T);
-  const std::size_t bytes = extra_bytes + (kAsSent ? (stage ? stage_bytes + std::size_t(n) * sizeof(T*) : 0)
-                                                   : noise_bytes + std::size_t(n) * sizeof(T*));
+  const bool block_buffer = !kAsSent || gathered;  // the inner-block buffer: noise or gather
+  const std::size_t bytes = extra_bytes + (stage ? stage_bytes + std::size_t(n) * sizeof(T*) : 0) +
+                            (block_buffer ? noise_bytes + std::size_t(n) * sizeof(T*) : 0);
   const Index lead = kAsSent && !stage ? common_lead<T>(ptrs, n, d) : 0;
   const Index tiles = tile_count(d - lead, kParallelTile);
   const int threads = threads_for(n * d, tiles);
@@ -207,6 +210,14 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
         continue;
       }
       const Index count = std::min(j1, s + kSubTile) - s;
+      if (kAsSent && gathered) {
+        T* gb = reinterpret_cast<T*>(sp + extra_bytes);
+        const T** gr = reinterpret_cast<const T**>(sp + extra_bytes + noise_bytes);
+        gather_block(g, s, count, gb, kSubTile);
+        for (Index i = 0; i < n; ++i) gr[i] = gb + i * kSubTile;
+        sub(static_cast<const T* const*>(gr), Index(0), s, count, sp);
+        continue;
+      }
       if constexpr (kAsSent) {
         if (!stage) {
           sub(static_cast<const T* const*>(ptrs), s, s, count, sp);
@@ -216,9 +227,8 @@ void for_coordinate_blocks(const RowsView<T>& g, Workspace& ws, const Transform&
         const Index block = std::min(j1, s + stage_len) - s;
         T* sb = reinterpret_cast<T*>(sp + extra_bytes);
         const T** sr = reinterpret_cast<const T**>(sp + extra_bytes + stage_bytes);
-        if (gathered) gather_block(g, s, block, sb, stage_len);
         for (Index i = 0; i < n; ++i) {
-          if (!gathered) std::memcpy(sb + i * stage_len, ptrs[i] + s, std::size_t(block) * sizeof(T));
+          std::memcpy(sb + i * stage_len, ptrs[i] + s, std::size_t(block) * sizeof(T));
           sr[i] = sb + i * stage_len;
         }
         for (Index b = 0; b < block; b += kSubTile)
@@ -323,7 +333,8 @@ void for_row_tiles(const RowsView<T>& g, T* out, Workspace& ws, Kernel kernel) {
     });
     return;
   }
-  const Index stage_len = staging_length(n, sizeof(T));
+  // Blocks of kSubTile coordinates (all n rows), gathered and read in L1.
+  const Index stage_len = kSubTile;
   const std::size_t stage_bytes = (std::size_t(n * stage_len) * sizeof(T) + 63) / 64 * 64;
   const ThreadScratch scratch =
       thread_scratch<RowPassThreadScratch>(ws, threads, stage_bytes + std::size_t(n) * sizeof(T*));

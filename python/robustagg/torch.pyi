@@ -1,5 +1,5 @@
 # Type stubs of robustagg.torch (torch.py).
-from typing import Any, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -10,3 +10,12 @@ def gradient_size(worker: _Worker) -> int: ...
 def stack_gradients(workers: Sequence[_Worker], out: Optional[torch.Tensor] = ...,
                     dtype: Optional[torch.dtype] = ...) -> torch.Tensor: ...
 def write_gradients(vector: Any, target: Union[_Worker, Sequence[_Worker]]) -> None: ...
+
+# Distributed (torch.distributed): robust all-reduce and the DDP communication hook.
+_Rule = Any  # a spec string or a robustagg rule object
+
+def shard_range(d: int, parts: int, k: int) -> Tuple[int, int]: ...
+def robust_all_reduce(tensor: torch.Tensor, rule: _Rule, mode: str = ..., group: Any = ...,
+                      byzantine: Optional[Mapping[int, str]] = ..., step: int = ...) -> torch.Tensor: ...
+def comm_hook(rule: _Rule, mode: str = ..., byzantine: Optional[Mapping[int, str]] = ...,
+              group: Any = ...) -> Callable[[Any, Any], Any]: ...

@@ -33,3 +33,14 @@ foreach(ranks 2 4 9 16)
                        ENVIRONMENT "${robustagg_allreduce_env}"
                        PASS_REGULAR_EXPRESSION "${ranks} ranks: [0-9]+ checks, 0 failed")
 endforeach()
+
+# The README's MPI example, built and run at 4 ranks.
+add_executable(robustagg_mpi_all_reduce_example ${PROJECT_SOURCE_DIR}/examples/mpi/all_reduce_example.cpp)
+target_link_libraries(robustagg_mpi_all_reduce_example PRIVATE robustagg::robustagg MPI::MPI_CXX
+                      robustagg_dev_flags)
+add_test(NAME mpi.all_reduce_example
+         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 4 ${robustagg_allreduce_flags}
+                 ${MPIEXEC_PREFLAGS} $<TARGET_FILE:robustagg_mpi_all_reduce_example> ${MPIEXEC_POSTFLAGS})
+set_tests_properties(mpi.all_reduce_example PROPERTIES TIMEOUT 60 PROCESSORS 2 LABELS mpi
+                     ENVIRONMENT "${robustagg_allreduce_env}"
+                     PASS_REGULAR_EXPRESSION "aggregate\\[0\\] = 1.5\n")

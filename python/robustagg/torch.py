@@ -27,7 +27,7 @@ This module imports torch; the rest of robustagg does not.
 import torch as _torch
 
 __all__ = ["gradients_of", "gradient_size", "stack_gradients", "write_gradients",
-           "robust_all_reduce", "comm_hook", "shard_range"]
+           "robust_all_reduce", "comm_hook", "shard_range", "DetoxSampler", "detox_comm_hook"]
 
 _FLOATS = (_torch.float16, _torch.bfloat16, _torch.float32, _torch.float64)
 
@@ -395,3 +395,56 @@ def comm_hook(rule, mode="replicated", byzantine=None, group=None):
 
     hook.rule, hook.mode = r, mode
     return hook
+
+
+# --- DETOX for DDP: a sampler and a hook --------------------------------------
+
+class DetoxSampler(_torch.utils.data.Sampler):
+    """Dataset indices for one rank of a DETOX job. The ranks form groups of r
+    consecutive ranks (group k: ranks k*r .. k*r+r-1, as DETOX's vote reads
+    the rows); the r ranks of a group get the same indices in the same order,
+    so their replicas compute the same gradient (bitwise on CPU with the same
+    thread count), and the world_size / r groups get disjoint parts of a
+    permutation drawn from (seed, epoch). Call set_epoch(e) every epoch.
+
+    dataset: a sized dataset (or its length). rank, world_size: default the
+    torch.distributed ones. Each group gets len(dataset) // groups indices.
+    """
+
+    def __init__(self, dataset, r, rank=None, world_size=None, seed=0, shuffle=True):
+        n = dataset if isinstance(dataset, int) else len(dataset)
+        if rank is None or world_size is None:
+            dist = _dist()
+            rank = dist.get_rank() if rank is None else rank
+            world_size = dist.get_world_size() if world_size is None else world_size
+        if r < 1 or r % 2 == 0 or world_size % r:
+            raise ValueError(f"robustagg.torch.DetoxSampler: r must be odd and divide the world size "
+                             f"{world_size}, got r = {r}")
+        self.n, self.r, self.rank, self.world = n, r, rank, world_size
+        self.groups = world_size // r
+        self.group = rank // r
+        self.seed, self.shuffle, self.epoch = seed, shuffle, 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return self.n // self.groups
+
+    def __iter__(self):
+        if self.shuffle:
+            g = _torch.Generator().manual_seed(self.seed * 1000003 + self.epoch)
+            order = _torch.randperm(self.n, generator=g)
+        else:
+            order = _torch.arange(self.n)
+        return iter(order[self.group::self.groups][:len(self)].tolist())
+
+
+def detox_comm_hook(r, outer="median", mode="replicated", byzantine=None, group=None, **detox):
+    """comm_hook for DETOX (the pair of DetoxSampler): the vote among the r
+    ranks of each group, then `outer` across the winners (further detox
+    parameters, e.g. buckets=2, inner='mean', as keyword arguments)."""
+    from . import parse_rule
+    args = "".join(f", {k}={v}" for k, v in detox.items())
+    return comm_hook(parse_rule(f"detox(r={r}, outer={outer}{args})"), mode=mode,
+                     byzantine=byzantine, group=group)

@@ -190,3 +190,83 @@ def test_bad_configurations_fail_on_every_rank_with_one_message(all_reduce_resul
         msgs = [all_reduce_results[r]["errors"][name] for r in range(WORLD)]
         assert needle in msgs[0], msgs[0]
         assert all(m == msgs[0] for m in msgs), msgs
+
+
+# --- DETOX: the sampler and hook pair ------------------------------------------
+
+def _detox_worker(rank, store, outdir, mode):
+    import robustagg.torch as rt
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    _init_world(rank, store, 9)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    ddp = DDP(model)
+    # 3 groups of 3; rank 2 (group 0) sends NaN, rank 4 (group 1) ALIE: each group keeps a
+    # majority, and krum(f=0) needs all 3 winners (a group whose replicas disagreed, e.g.
+    # from different batches, would be dropped and the step would raise)
+    ddp.register_comm_hook(None, rt.detox_comm_hook(3, outer="krum(f=0)", mode=mode,
+                                                    byzantine={2: "nan", 4: "alie"}))
+    w_true = torch.linspace(-1, 1, 8)
+    gen = torch.Generator().manual_seed(11)
+    x = torch.randn(960, 8, generator=gen)
+    data = torch.utils.data.TensorDataset(x, (x @ w_true).unsqueeze(1))
+    sampler = rt.DetoxSampler(data, r=3, seed=5)
+    loader = torch.utils.data.DataLoader(data, batch_size=16, sampler=sampler)
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.1)
+    first = None
+    loss0 = torch.nn.functional.mse_loss(model(x[:256]), (x[:256] @ w_true).unsqueeze(1)).item()
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        for bx, by in loader:
+            if first is None:
+                first = bx.clone()
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(ddp(bx), by).backward()
+            opt.step()
+    loss1 = torch.nn.functional.mse_loss(model(x[:256]), (x[:256] @ w_true).unsqueeze(1)).item()
+    params = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    torch.save({"params": params, "first": first, "loss0": loss0, "loss1": loss1},
+               os.path.join(outdir, f"{rank}.pt"))
+    dist.destroy_process_group()
+
+
+def _init_world(rank, store, world):
+    import faulthandler
+    faulthandler.dump_traceback_later(TIMEOUT - 30, exit=True)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=60))
+    torch.set_num_threads(1)
+
+
+def _spawn_n(fn, world, *args):
+    global WORLD
+    saved, WORLD = WORLD, world
+    try:
+        return _spawn(fn, *args)
+    finally:
+        WORLD = saved
+
+
+@pytest.mark.parametrize("mode", ["replicated", "sharded"])
+def test_detox_sampler_and_hook_train_with_byzantine_group_members(mode):
+    outdir = _spawn_n(_detox_worker, 9, mode)
+    res = [torch.load(os.path.join(outdir, f"{r}.pt")) for r in range(9)]
+    # the sampler: the same batch inside a group, different batches across groups
+    for g in range(3):
+        for r in range(3 * g, 3 * g + 3):
+            assert torch.equal(res[r]["first"], res[3 * g]["first"])
+    assert not torch.equal(res[0]["first"], res[3]["first"])
+    honest = [res[r]["params"] for r in (0, 1, 3, 5, 6, 7, 8)]
+    for p in honest:
+        assert torch.isfinite(p).all()
+        assert p.numpy().tobytes() == honest[0].numpy().tobytes()
+    assert res[0]["loss1"] < 0.3 * res[0]["loss0"], (res[0]["loss0"], res[0]["loss1"])
+
+
+def test_detox_sampler_without_distributed():
+    import robustagg.torch as rt
+    parts = [list(rt.DetoxSampler(100, r=3, rank=k, world_size=6, seed=1)) for k in range(6)]
+    assert parts[0] == parts[1] == parts[2] and parts[3] == parts[4] == parts[5]
+    assert len(parts[0]) == 50 and not set(parts[0]) & set(parts[3])
+    with pytest.raises(ValueError):
+        rt.DetoxSampler(100, r=2, rank=0, world_size=6)

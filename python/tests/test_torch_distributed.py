@@ -270,3 +270,40 @@ def test_detox_sampler_without_distributed():
     assert len(parts[0]) == 50 and not set(parts[0]) & set(parts[3])
     with pytest.raises(ValueError):
         rt.DetoxSampler(100, r=2, rank=0, world_size=6)
+
+
+# --- a rank that dies -----------------------------------------------------------
+
+def _dying_worker(rank, store, outdir):
+    import robustagg.torch as rt
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=3,
+                            timeout=datetime.timedelta(seconds=20))
+    t = torch.ones(1000) * rank
+    rt.robust_all_reduce(t, "median", mode="sharded")  # a first step with everyone
+    if rank == 2:
+        os._exit(0)  # dies without a word
+    start = time.time()
+    try:
+        rt.robust_all_reduce(t, "median", mode="sharded")
+        outcome = "returned"
+    except Exception as e:  # noqa: BLE001 - whatever torch raises for a lost peer
+        outcome = f"raised {type(e).__name__}"
+    with open(os.path.join(outdir, f"{rank}.txt"), "w") as f:
+        f.write(f"{outcome} after {time.time() - start:.1f} s")
+
+
+def test_a_rank_that_dies_makes_the_others_raise_not_hang():
+    outdir = tempfile.mkdtemp(prefix="robustagg-dist-")
+    ctx = mp.start_processes(_dying_worker, args=(os.path.join(outdir, "store"), outdir), nprocs=3,
+                             join=False, start_method="spawn")
+    deadline = time.time() + 120
+    for p in ctx.processes:
+        p.join(max(1, deadline - time.time()))
+    alive = [p for p in ctx.processes if p.is_alive()]
+    for p in alive:
+        p.kill()
+    assert not alive, "a surviving rank hung"
+    for r in (0, 1):
+        with open(os.path.join(outdir, f"{r}.txt")) as f:
+            text = f.read()
+        assert text.startswith("raised"), text

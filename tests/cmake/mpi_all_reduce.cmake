@@ -44,3 +44,11 @@ add_test(NAME mpi.all_reduce_example
 set_tests_properties(mpi.all_reduce_example PROPERTIES TIMEOUT 60 PROCESSORS 2 LABELS mpi
                      ENVIRONMENT "${robustagg_allreduce_env}"
                      PASS_REGULAR_EXPRESSION "aggregate\\[0\\] = 1.5\n")
+
+# A rank that dies before the collective (std::_Exit): mpirun must end the job
+# with a failure, not hang (a timeout is a failure that WILL_FAIL does not invert).
+add_test(NAME mpi.all_reduce.rank_dies
+         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 4 ${robustagg_allreduce_flags}
+                 ${MPIEXEC_PREFLAGS} $<TARGET_FILE:robustagg_test_mpi> ${MPIEXEC_POSTFLAGS} --die)
+set_tests_properties(mpi.all_reduce.rank_dies PROPERTIES TIMEOUT 60 PROCESSORS 2 LABELS mpi
+                     ENVIRONMENT "${robustagg_allreduce_env}" WILL_FAIL TRUE)

@@ -12,7 +12,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <random>
 #include <string>
@@ -203,6 +205,17 @@ int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (argc > 1 && std::string(argv[1]) == "--die") {
+    // A rank that dies before the collective: the others must not hang (mpirun
+    // ends the job; CTest expects a failure, and its timeout catches a hang).
+    ra::Vector<float> g = ra::Vector<float>::Ones(1000), out;
+    if (rank_ == 1) std::_Exit(3);
+    ra::mpi::all_reduce(MPI_COMM_WORLD, g, ra::parse_rule("median"), out, ra::mpi::Mode::sharded);
+    ra::mpi::all_reduce(MPI_COMM_WORLD, g, ra::parse_rule("median"), out, ra::mpi::Mode::server);
+    std::printf("the collective returned without rank 1\n");
+    MPI_Finalize();
+    return 0;
+  }
   for (Index d : {1, 7, 1000}) {
     check_rules<float>(d);
     check_rules<double>(d);

@@ -285,7 +285,7 @@ TEST_CASE("sharded: the test grid covers every rule of the catalogue", "[sharded
 }
 
 TEMPLATE_TEST_CASE("sharded: NaN and Inf rows in one shard only are non-finite rows everywhere",
-                   "[sharded]", float, double) {
+                   "[sharded][concurrency]", float, double) {
   using T = TestType;
   const Index n = 11, d = 30;
   ra::GradientMatrix<T> g = ra::testing::make_input<T>(Kind::Tied, n, d, 5);
@@ -303,7 +303,7 @@ TEMPLATE_TEST_CASE("sharded: NaN and Inf rows in one shard only are non-finite r
 }
 
 TEST_CASE("sharded: coordinate-wise rules make no reduce calls, the others the same calls on every shard",
-          "[sharded]") {
+          "[sharded][concurrency]") {
   const ra::GradientMatrix<float> g = ra::testing::make_input<float>(Kind::Random, 9, 20, 3);
   ra::Vector<float> out;
   for (const char* spec : {"mean", "median", "trimmed-mean(f=2)", "noisy-sign-vote(b=1)",

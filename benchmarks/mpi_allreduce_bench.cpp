@@ -23,6 +23,7 @@
 
 #include <robustagg/mpi.hpp>
 #include <robustagg/spec.hpp>
+#include <robustagg/threads.hpp>
 
 namespace ra = robustagg;
 using ra::Index;
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
     const std::string k = argv[a];
     if (k == "--d") d = Index(std::atoll(argv[a + 1]));
     if (k == "--reps") reps = std::atoi(argv[a + 1]);
+    if (k == "--threads") ra::set_num_threads(std::atoi(argv[a + 1]));
     if (k == "--rules") {
       rules.clear();
       std::string s = argv[a + 1];

@@ -39,6 +39,7 @@
 #include <robustagg/attacks.hpp>
 #include <robustagg/noisy.hpp>
 #include <robustagg/robustagg.hpp>
+#include <robustagg/sharded.hpp>
 #include <robustagg/spec.hpp>
 #include <robustagg/threads.hpp>
 #include <robustagg/version.hpp>
@@ -468,6 +469,28 @@ std::vector<double> time_cpp_typed(const Shape& s, const AnyRule& rule, int repe
 
 }  // namespace
 
+// aggregate_sharded on a C-contiguous n x len shard; reduce(values, op) is a
+// Python callable that combines the float64 array `values` across shards in
+// place (op "sum" or "max"). The GIL stays held: reduce runs Python.
+template <class T>
+py::array sharded_typed(const py::array& a, const AnyRule& rule, Index offset, Index d,
+                        const py::function& reduce) {
+  const auto shard = py::array_t<T, py::array::c_style>::ensure(a);
+  if (!shard || shard.ndim() != 2)
+    throw py::value_error("robustagg._aggregate_sharded: the shard must be a 2-D array");
+  const Index n = shard.shape(0), len = shard.shape(1);
+  py::array_t<T> out(static_cast<py::ssize_t>(len));
+  const robustagg::ShardReduce red = [&reduce](double* v, Index count, robustagg::ReduceOp op) {
+    const py::capsule owner(v, [](void*) {});
+    py::array_t<double> view(static_cast<py::ssize_t>(count), v, owner);
+    reduce(view, op == robustagg::ReduceOp::sum ? "sum" : "max");
+  };
+  static thread_local robustagg::Workspace ws;
+  robustagg::aggregate_sharded(robustagg::RowsView<T>::strided(shard.data(), n, len, len), rule,
+                               offset, d, out.mutable_data(), red, ws);
+  return std::move(out);
+}
+
 PYBIND11_MODULE(_robustagg, m) {
   m.doc() = "robustagg's compiled core (use the robustagg package, not this module)";
   m.attr("__version__") = robustagg::version;
@@ -504,6 +527,16 @@ PYBIND11_MODULE(_robustagg, m) {
     r.cached = true;  // no page faults for the rule's scratch after the first call of a shape
     return run(g, r, out, start, "robustagg.aggregate");
   }, py::arg("gradients"), py::arg("rule"), py::arg("out") = py::none(), py::arg("start") = py::none());
+
+  m.def("_aggregate_sharded", [](const py::array& shard, const PyRule& rule, Index offset, Index d,
+                                 const py::function& reduce) -> py::array {
+    if (float_kind(shard, "robustagg._aggregate_sharded: shard") == 4)
+      return sharded_typed<float>(shard, rule.rule, offset, d, reduce);
+    return sharded_typed<double>(shard, rule.rule, offset, d, reduce);
+  }, py::arg("shard"), py::arg("rule"), py::arg("offset"), py::arg("d"), py::arg("reduce"),
+     "The sharded (two-phase) form: the aggregate's columns [offset, offset + len) from the n x "
+     "len shard; reduce(values, op) must combine the float64 array across shards in place.");
+  m.def("_is_coordinate_wise", [](const PyRule& r) { return robustagg::is_coordinate_wise(r.rule); });
 
   py::class_<PyStage>(m, "Stage", "A stage parsed from a spec without then=, e.g. Stage('nnm(f=2)').")
       .def(py::init<const std::string&>(), py::arg("spec"))

@@ -1,6 +1,15 @@
-// robustagg-mpi-ps: a parameter server over MPI that trains with robustagg.
+// robustagg-mpi-ps: data-parallel training over MPI with robustagg.
 //
-// Rank 0 is the parameter server; ranks 1..p are workers. Every step each
+// --mode sharded (the default) or server: the p workers (ranks 1..p) each hold
+// a replica of the model and replace their gradient by the robust aggregate of
+// all p gradients with robustagg::mpi::all_reduce on the workers' communicator
+// (sharded: every worker aggregates d/p coordinates; server: worker 1 gathers,
+// aggregates and sends the result back point to point), then take the SGD step
+// themselves. Rank 0 evaluates: worker 1 sends it the parameters at each
+// progress line and at the end.
+//
+// --mode gather: the hand-written parameter server this example was first
+// written as. Rank 0 is the parameter server; ranks 1..p are workers. Every step each
 // worker computes the gradient of the demo's MLP (64-32-10, examples/demo/) on a
 // mini-batch of the digits data; the server gathers the p gradients straight into one p x d
 // row-major buffer (MPI_Gatherv, the server contributes nothing), aggregates
@@ -31,6 +40,7 @@
 #include <numeric>
 #include <robustagg/attacks.hpp>
 #include <robustagg/detox.hpp>
+#include <robustagg/mpi.hpp>
 #include <robustagg/robustagg.hpp>
 #include <sstream>
 #include <string>
@@ -55,6 +65,9 @@ constexpr const char* kUsage =
     "are workers; the server aggregates the P gradients with a robustagg rule.\n"
     "\n"
     "options:\n"
+    "  --mode MODE        sharded (default) or server: robustagg::mpi::all_reduce among\n"
+    "                     the workers (rank 0 evaluates); gather: rank 0 gathers the\n"
+    "                     gradients (MPI_Gatherv), aggregates and broadcasts\n"
     "  --rule SPEC        aggregation rule spec (default: mean), e.g. median,\n"
     "                     'multi-krum(f=3)', 'detox(r=3, outer=median)'\n"
     "  --byzantine Q      number of Byzantine workers (default 0), 0 <= Q <= P\n"
@@ -84,6 +97,7 @@ constexpr const char* kUsage =
     "'final test accuracy: X'.\n";
 
 struct Options {
+  std::string mode = "sharded";
   std::string rule = "mean";
   int byzantine = 0;
   std::string attack = "none";
@@ -131,6 +145,10 @@ Options parse_args(int argc, char** argv) {
     };
     if (a == "--help" || a == "-h") {
       o.help = true;
+    } else if (a == "--mode") {
+      o.mode = value();
+      if (o.mode != "sharded" && o.mode != "server" && o.mode != "gather")
+        bad("--mode must be sharded, server or gather, got '" + o.mode + "'");
     } else if (a == "--rule") {
       o.rule = value();
     } else if (a == "--byzantine") {
@@ -257,6 +275,9 @@ struct Timers {
 
 int run_server(const Setup& s, const Data& data, MPI_Comm world);
 int run_worker(const Setup& s, const Data& data, int worker, MPI_Comm world, MPI_Comm byz_comm);
+int run_evaluator(const Setup& s, const Data& data, MPI_Comm world);
+int run_replica(const Setup& s, const Data& data, int worker, MPI_Comm world, MPI_Comm workers,
+                MPI_Comm byz_comm);
 
 }  // namespace
 
@@ -306,10 +327,21 @@ int main(int argc, char** argv) {
   MPI_Comm_split(MPI_COMM_WORLD, is_byz ? 1 : MPI_UNDEFINED, rank, &byz_comm);
 
   int status = 0;
-  if (rank == 0)
-    status = run_server(s, data, MPI_COMM_WORLD);
-  else
-    status = run_worker(s, data, rank - 1, MPI_COMM_WORLD, byz_comm);
+  if (s.opt.mode == "gather") {
+    if (rank == 0)
+      status = run_server(s, data, MPI_COMM_WORLD);
+    else
+      status = run_worker(s, data, rank - 1, MPI_COMM_WORLD, byz_comm);
+  } else {
+    // The workers' communicator: robustagg::mpi::all_reduce runs among them.
+    MPI_Comm workers = MPI_COMM_NULL;
+    MPI_Comm_split(MPI_COMM_WORLD, rank > 0 ? 1 : MPI_UNDEFINED, rank, &workers);
+    if (rank == 0)
+      status = run_evaluator(s, data, MPI_COMM_WORLD);
+    else
+      status = run_replica(s, data, rank - 1, MPI_COMM_WORLD, workers, byz_comm);
+    if (workers != MPI_COMM_NULL) MPI_Comm_free(&workers);
+  }
 
   if (byz_comm != MPI_COMM_NULL) MPI_Comm_free(&byz_comm);
   MPI_Finalize();
@@ -489,6 +521,129 @@ int run_server(const Setup& s, const Data& data, MPI_Comm world) {
                t.bcast * ms, static_cast<long long>(p) * d * 4, static_cast<long long>(d + 1) * 4);
 
   const double acc = demo::Mlp::accuracy(params.data(), data.test, scratch);
+  std::printf("final test accuracy: %.4f\n", acc);
+  std::fflush(stdout);
+  return 0;
+}
+
+// --- --mode sharded / server: robustagg::mpi::all_reduce among the workers ---
+
+constexpr int kReportTag = 0x7101;
+
+/// True when step (0-based) ends with a progress line (and at the last step).
+bool reports(const Setup& s, int step) {
+  return step + 1 == s.opt.steps || (s.opt.log_every > 0 && (step + 1) % s.opt.log_every == 0);
+}
+
+/// A worker with its own replica: gradient, attack, all_reduce, local step.
+/// Worker 0 sends rank 0 the parameters (+ a status word) at every report
+/// step, or the stop status when the aggregation fails (then every worker
+/// fails alike: all_reduce throws the same error on every rank).
+int run_replica(const Setup& s, const Data& data, int worker, MPI_Comm world, MPI_Comm workers,
+                MPI_Comm byz_comm) {
+  const int p = s.p;
+  const Index d = s.d;
+  const robustagg::mpi::Mode mode =
+      s.opt.mode == "server" ? robustagg::mpi::Mode::server : robustagg::mpi::Mode::sharded;
+  std::vector<float> params(std::size_t(d) + 1, 0.0f);
+  demo::Mlp::init(params.data(), s.opt.seed);  // the same start on every replica
+  params[d] = kContinue;
+  std::vector<float> grad(static_cast<std::size_t>(d)), agg(static_cast<std::size_t>(d));
+  const bool byz = s.byzantine[worker] != 0;
+  const bool collude = byz && !s.opt.omniscient && s.attack.name() != "none";
+  int q = 0, byz_rank = 0;
+  Matrix pool;  // colluders: rows 0..q-1 their gradients, q..2q-1 the attack
+  std::vector<Index> attack_rows, byz_rows;
+  if (collude) {
+    MPI_Comm_size(byz_comm, &q);
+    MPI_Comm_rank(byz_comm, &byz_rank);
+    pool.resize(2 * q, d);
+    for (int i = 0; i < q; ++i) attack_rows.push_back(q + i);
+  }
+  Matrix all;  // --omniscient: every worker's gradient (a simulation of the adversary)
+  if (s.opt.omniscient && s.attack.name() != "none") {
+    all.resize(p, d);
+    for (int i = 0; i < p; ++i)
+      if (s.byzantine[i]) byz_rows.push_back(i);
+  }
+  robustagg::set_num_threads(s.opt.threads);
+  const auto* noisy_median = s.rule.target<robustagg::NoisyMedian>();
+  const auto* noisy_sign = s.rule.target<robustagg::NoisySignVote>();
+  robustagg::Workspace ws;
+  demo::Mlp::Scratch scratch;
+  std::vector<int> batch(static_cast<std::size_t>(s.opt.batch));
+  const int group = worker / s.r;
+  double t_compute = 0, t_reduce = 0;
+  for (int step = 0; step < s.opt.steps; ++step) {
+    double t0 = MPI_Wtime();
+    demo::sample_batch(data.train.size(), s.opt.batch, s.opt.seed, std::uint64_t(step),
+                       std::uint64_t(group), batch.data());
+    demo::Mlp::gradient(params.data(), data.train, batch.data(), s.opt.batch, grad.data(), scratch);
+    if (collude) {
+      MPI_Allgather(grad.data(), int(d), MPI_FLOAT, pool.data(), int(d), MPI_FLOAT, byz_comm);
+      pool.bottomRows(q) = pool.topRows(q);
+      s.attack.apply(pool, attack_rows, std::uint64_t(step));
+      std::copy_n(pool.row(q + byz_rank).data(), d, grad.data());
+    } else if (!byz_rows.empty()) {
+      MPI_Allgather(grad.data(), int(d), MPI_FLOAT, all.data(), int(d), MPI_FLOAT, workers);
+      s.attack.apply(all, byz_rows, std::uint64_t(step));
+      std::copy_n(all.row(worker).data(), d, grad.data());
+    }
+    const double t1 = MPI_Wtime();
+    t_compute += t1 - t0;
+    // The noisy rules draw fresh noise every step: the spec's seed re-keyed by the step.
+    robustagg::AnyRule rule = s.rule;
+    if (noisy_median)
+      rule = robustagg::NoisyMedian{noisy_median->b, noisy_median->seed + std::uint64_t(step)};
+    else if (noisy_sign)
+      rule = robustagg::NoisySignVote{noisy_sign->b, noisy_sign->seed + std::uint64_t(step)};
+    try {
+      robustagg::mpi::all_reduce(workers, grad.data(), d, rule, agg.data(), mode, ws);
+    } catch (const std::exception& e) {
+      if (worker == 0) {
+        std::cerr << "robustagg-mpi-ps: error at step " << step << ": " << e.what() << "\n";
+        params[d] = kStop;
+        MPI_Send(params.data(), int(d + 1), MPI_FLOAT, 0, kReportTag, world);
+      }
+      return 3;
+    }
+    t_reduce += MPI_Wtime() - t1;
+    for (Index j = 0; j < d; ++j) params[std::size_t(j)] -= float(s.opt.lr) * agg[std::size_t(j)];
+    if (worker == 0 && reports(s, step))
+      MPI_Send(params.data(), int(d + 1), MPI_FLOAT, 0, kReportTag, world);
+  }
+  if (worker == 0) {
+    const double ms = 1e3 / s.opt.steps;
+    std::fprintf(stderr,
+                 "timing: mode=%s rule=%s p=%d d=%lld steps=%d ms/step (worker 0): compute %.3f "
+                 "all_reduce %.3f\n",
+                 s.opt.mode.c_str(), s.rule.spec().c_str(), p, static_cast<long long>(d),
+                 s.opt.steps, t_compute * ms, t_reduce * ms);
+  }
+  return 0;
+}
+
+/// Rank 0 in the all_reduce modes: prints the test accuracy of worker 0's
+/// parameters at each report step and at the end.
+int run_evaluator(const Setup& s, const Data& data, MPI_Comm world) {
+  const Index d = s.d;
+  std::vector<float> params(std::size_t(d) + 1);
+  demo::Mlp::Scratch scratch;
+  std::cerr << "robustagg-mpi-ps: " << s.p << " workers, mode " << s.opt.mode << ", rule "
+            << s.rule.spec() << ", " << s.opt.byzantine << " Byzantine (" << s.attack.spec()
+            << (s.opt.omniscient ? ", omniscient" : "") << ", " << s.opt.placement << "), d = " << d
+            << ", " << s.opt.steps << " steps\n";
+  const double start = MPI_Wtime();
+  double acc = 0;
+  for (int step = 0; step < s.opt.steps; ++step) {
+    if (!reports(s, step)) continue;
+    MPI_Recv(params.data(), int(d + 1), MPI_FLOAT, 1, kReportTag, world, MPI_STATUS_IGNORE);
+    if (params[std::size_t(d)] != kContinue) return 3;  // worker 0 printed the error
+    acc = demo::Mlp::accuracy(params.data(), data.test, scratch);
+    if (s.opt.log_every > 0)
+      std::fprintf(stderr, "step %d/%d  test accuracy %.4f  (%.1f s)\n", step + 1, s.opt.steps, acc,
+                   MPI_Wtime() - start);
+  }
   std::printf("final test accuracy: %.4f\n", acc);
   std::fflush(stdout);
   return 0;

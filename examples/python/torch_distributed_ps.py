@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
-"""A Byzantine-robust parameter server on torch.distributed (gloo) with robustagg.
+"""Byzantine-robust data-parallel training on torch.distributed (gloo) with robustagg.
 
+--mode sharded (the default) or replicated: every rank is a worker (p ranks),
+holds a replica of the model and replaces its flat gradient by the robust
+aggregate of all ranks' gradients with robustagg.torch.robust_all_reduce
+(sharded: each rank aggregates d/p coordinates of every gradient and the
+shards are all-gathered; replicated: every rank aggregates all p gradients),
+then takes the SGD step itself; the replicas stay bitwise identical. Workers
+0..q-1 are Byzantine. With a DETOX rule, ranks k*r .. k*r+r-1 form group k.
+
+--mode server: a parameter server (the papers' trust model, docs/distributed.md).
 Rank 0 is the server, ranks 1..p the workers. Every step each worker computes
 the gradient of the digits MLP on its mini-batch and sends it flat; the
 server gathers the p gradients straight into the rows of one (p+1) x d
@@ -20,10 +29,10 @@ group has a timeout.
 
     python3 examples/python/torch_distributed_ps.py --workers 15 --byzantine 3 \\
         --rule 'detox(r=3, outer=median)' --attack alie --steps 300
-The script starts the p+1 processes itself (torch.multiprocessing, a file://
+The script starts the processes itself (p, or p+1 with --mode server) (torch.multiprocessing, a file://
 rendezvous in a temporary directory). Under a launcher that sets RANK,
 WORLD_SIZE, MASTER_ADDR and MASTER_PORT (torchrun, or by hand) each process
-joins with env:// instead, and p = WORLD_SIZE - 1.
+joins with env:// instead, and p = WORLD_SIZE (WORLD_SIZE - 1 with --mode server).
 """
 import argparse
 import datetime
@@ -49,8 +58,12 @@ ESTIMATE_ROWS = 4                # gradients a Byzantine worker computes to esti
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workers", type=int, default=15, help="p workers (ranks 1..p)")
-    ap.add_argument("--byzantine", type=int, default=0, help="Byzantine workers (ranks 1..q)")
+    ap.add_argument("--mode", choices=["sharded", "replicated", "server"], default="sharded",
+                    help="robust_all_reduce among the workers, or a parameter server on rank 0")
+    ap.add_argument("--workers", type=int, default=15,
+                    help="p workers (ranks 0..p-1; with --mode server ranks 1..p)")
+    ap.add_argument("--byzantine", type=int, default=0,
+                    help="Byzantine workers (the first q workers)")
     ap.add_argument("--attack", default="none", help="robustagg.attacks spec")
     ap.add_argument("--rule", default="mean", help="robustagg rule spec")
     ap.add_argument("--steps", type=int, default=300)
@@ -128,7 +141,50 @@ def run(rank, world, args, init_method):
         dist.destroy_process_group()
 
 
+def train_all_reduce(rank, world, args):
+    """Every rank a worker: its gradient replaced by robust_all_reduce, the step taken locally."""
+    import robustagg.torch as rt
+    p, q = args.workers, args.byzantine
+    rule = robustagg.parse_rule(args.rule)
+    r = group_size(rule)
+    xtr, ytr, xte, yte = load_digits()
+    model = make_model(args.seed)
+    params = torch.cat([w.detach().reshape(-1) for w in model.parameters()])
+    mine = torch.empty(D)
+    attack = args.attack
+    if attack.startswith("alie") and q and "z=" not in attack:
+        attack = f"alie(z={robustagg.attacks.alie_z(p, q)!r})"
+    byzantine = rank < q
+    gen = torch.Generator()
+    for step in range(args.steps):
+        gen.manual_seed(hash((args.seed, step, rank // r)) & 0x7FFFFFFF)
+        batch = torch.randint(len(xtr), (args.batch,), generator=gen)
+        flat_grad(model, xtr[batch], ytr[batch], mine)
+        if byzantine and attack != "none":
+            est = torch.empty(ESTIMATE_ROWS + 1, D)
+            for k in range(ESTIMATE_ROWS):
+                b = torch.randint(len(xtr), (args.batch,), generator=gen)
+                flat_grad(model, xtr[b], ytr[b], est[k])
+            est[ESTIMATE_ROWS] = mine
+            mine = robustagg.attacks.apply(attack, est, [ESTIMATE_ROWS],
+                                           step * world + rank)[ESTIMATE_ROWS].contiguous()
+        try:
+            rt.robust_all_reduce(mine, rule, mode=args.mode)  # the same result on every rank
+        except robustagg.Error as e:  # raised on every rank alike
+            raise SystemExit(f"rank {rank}: torch_distributed_ps.py: step {step}: {e}")
+        params -= args.lr * mine
+        set_flat(model, params)
+        if rank == 0 and (step + 1) % 100 == 0:
+            print(f"step {step + 1}: test accuracy {accuracy(model, xte, yte):.4f}", file=sys.stderr)
+    if rank == 0:
+        print(f"{rule.spec} ({args.mode}): {p} workers, {q} Byzantine ({args.attack}), "
+              f"{args.steps} steps")
+        print(f"final test accuracy: {accuracy(model, xte, yte):.4f}")
+
+
 def serve(rank, world, args):
+    if args.mode != "server":
+        return train_all_reduce(rank, world, args)
     p, q = args.workers, args.byzantine
     rule = robustagg.parse_rule(args.rule)
     r = group_size(rule)
@@ -228,14 +284,13 @@ def main():
     args = parse_args()
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # torchrun
         world = int(os.environ["WORLD_SIZE"])
-        if world != args.workers + 1:
-            args.workers = world - 1
+        args.workers = world - 1 if args.mode == "server" else world
         run(int(os.environ["RANK"]), world, args, "env://")
         return
     problem = check(args)
     if problem:
         sys.exit(f"torch_distributed_ps.py: {problem}")
-    world = args.workers + 1
+    world = args.workers + 1 if args.mode == "server" else args.workers
     with tempfile.TemporaryDirectory() as tmp:
         init_method = "file://" + os.path.join(tmp, "rendezvous")
         ctx = mp.start_processes(spawned, args=(world, args, init_method), nprocs=world,

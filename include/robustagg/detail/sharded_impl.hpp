@@ -682,7 +682,8 @@ RowsView<T> vote(const MajorityVote& v, const RowsView<T>& g, const Context& ctx
         const Index q = gk * r * r + a * r + b;
         const T* x = g.row(gk * r + a);
         const T* y = g.row(gk * r + b);
-        unequal[q] = std::memcmp(x, y, std::size_t(ds) * sizeof(T)) == 0 ? 0.0 : 1.0;
+        // An empty shard (d < ranks) may have null rows: nothing to compare.
+        unequal[q] = ds == 0 || std::memcmp(x, y, std::size_t(ds) * sizeof(T)) == 0 ? 0.0 : 1.0;
         if (tol) {
           double m = 0.0;
           for (Index j = 0; j < ds; ++j) m = std::max(m, std::fabs(double(x[j]) - double(y[j])));

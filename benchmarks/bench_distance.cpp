@@ -116,19 +116,19 @@ void register_all() {
       register_rule("BM_Bulyan", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
         rule_benchmark(s, n, d, t, ra::Bulyan{f});
       });
-      // The rules after 2020 on the distance engine (MDA and SMEA where C(n, f)
-      // stays small enough to time).
+      // The rules after 2020 on the distance engine (MDA within its bound, SMEA
+      // where its subset search stays small enough to time: work <= 1e8, ~0.1 s).
       register_rule("BM_Monna", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
         rule_benchmark(s, n, d, t, ra::Monna{f, 0});
       });
       register_rule("BM_Caf", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
         rule_benchmark(s, n, d, t, ra::Caf{f});
       });
-      if (ra::detail::binomial_capped(n, f) <= 100000)
+      if (ra::detail::mda_search_work(n, f) <= ra::kMaxMdaWork)
         register_rule("BM_Mda", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
           rule_benchmark(s, n, d, t, ra::Mda{f});
         });
-      if (ra::detail::binomial_capped(n, f) <= 5000)
+      if (ra::detail::smea_work(n, f) <= 1e8)
         register_rule("BM_Smea", n, d, [f](benchmark::State& s, Index n, Index d, int t) {
           rule_benchmark(s, n, d, t, ra::Smea{f});
         });

@@ -228,7 +228,7 @@ void run_case(Bytes& in, int form, int rule_id) {
     case kMda:
       rule = robustagg::Mda{f};
       need = 2 * f + 1;
-      m_ok = robustagg::detail::binomial_capped(n, f) <= robustagg::kMaxSubsets;
+      m_ok = robustagg::detail::mda_search_work(n, f) <= robustagg::kMaxMdaWork;
       break;
     case kMonna: rule = robustagg::Monna{f, 0}; need = 2 * f + 1; break;
     case kCaf: rule = robustagg::Caf{f}; need = 2 * f + 1; break;

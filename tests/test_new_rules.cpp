@@ -13,6 +13,7 @@
 #include <robustagg/robustagg.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "reference/inputs.hpp"
@@ -417,6 +418,79 @@ TEMPLATE_TEST_CASE("mda and smea pick the reference's subset", "[new-rules][mda]
   CHECK(near_ties * 10 <= cases);
 }
 
+TEST_CASE("mda's search: the first subset of smallest diameter, as the exhaustive search",
+          "[new-rules][mda]") {
+  // Small integer distances (many ties) with some +Inf, every (n, f): the
+  // search against every m-subset in lexicographic order.
+  std::mt19937_64 rng(20261207);
+  std::size_t cases = 0, with_ties = 0;
+  for (int it = 0; it < 4000; ++it) {
+    const Index n = 1 + Index(rng() % 13), f = Index(rng() % std::uint64_t((n + 1) / 2));
+    if (n < 2 * f + 1) continue;
+    const Index m = n - f;
+    const int range = 1 + int(rng() % 6);
+    ref::Matrix D = ref::Matrix::Zero(n, n);
+    for (Index a = 0; a < n; ++a)
+      for (Index b = a + 1; b < n; ++b)
+        D(a, b) = D(b, a) = rng() % 10 == 0 ? std::numeric_limits<double>::infinity()
+                                             : double(rng() % std::uint64_t(range));
+    std::vector<Index> want;
+    double want_diameter = 0.0, ties = 0;
+    ref::for_each_subset(n, m, [&](const std::vector<Index>& s) {
+      double diam = 0.0;
+      for (Index a : s)
+        for (Index b : s) diam = std::max(diam, D(a, b));
+      if (want.empty() || diam < want_diameter) {
+        want = s;
+        want_diameter = diam;
+        ties = 0;
+      } else if (diam == want_diameter) {
+        ++ties;
+      }
+    });
+    std::vector<double> Drow(std::size_t(n * n));
+    for (Index a = 0; a < n; ++a)
+      for (Index b = 0; b < n; ++b) Drow[std::size_t(a * n + b)] = D(a, b);
+    std::vector<std::uint64_t> words(ra::detail::mda_search_words(n, f));
+    std::vector<double> values(std::size_t(n * (n - 1) / 2 + 1));
+    std::vector<Index> got(static_cast<std::size_t>(m));
+    const double diameter =
+        ra::detail::DiameterSearch(Drow.data(), n, m, words.data(), values.data()).run(got.data());
+    INFO("n = " << n << ", f = " << f << ", range " << range << ", case " << it);
+    CHECK(got == want);
+    CHECK(diameter == (m <= 1 ? 0.0 : want_diameter));
+    ++cases;
+    with_ties += ties > 0;
+  }
+  CHECK(cases > 2000);
+  CHECK(with_ties * 2 > cases);  // most cases had several subsets of the best diameter
+}
+
+TEMPLATE_TEST_CASE("mda beyond C(n, f) = 10^6: the pruned exhaustive search's subset",
+                   "[new-rules][mda]", float, double) {
+  // ByzPy's shape (n = 30, f = 10: C(30, 10) = 3e7 subsets) and larger, on
+  // spread-out rows with a cluster of f outliers: the rule's mean against
+  // the mean of the subset an exhaustive (pruned) search finds on the
+  // reference's distances.
+  using T = TestType;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  for (const auto& [n, f, d] : {std::tuple<Index, Index, Index>{30, 10, 64}, {31, 10, 33},
+                                {41, 20, 17}, {64, 8, 100}}) {
+    ra::GradientMatrix<T> g(n, d);
+    for (Index i = 0; i < n; ++i)
+      for (Index j = 0; j < d; ++j) g(i, j) = T(normal(rng) + (i % 3 == 1 && i / 3 < f ? 3.0 : 0.0));
+    const ref::Matrix gd = ref::to_double(g);
+    const std::vector<Index> want = ref::mda_subset_pruned(ref::distances(gd), n - f);
+    const ra::Vector<T> got = ra::aggregate(g, ra::Mda{int(f)});
+    const std::string diff =
+        ra::testing::compare(got.data(), ref::mean_of(gd, want), ra::testing::Match::Rounded,
+                             ra::testing::column_scale(gd), n);
+    INFO("n = " << n << ", f = " << f << ", d = " << d);
+    CHECK(diff.empty());
+  }
+}
+
 TEMPLATE_TEST_CASE("caf matches the reference", "[new-rules][caf]", float, double) {
   using T = TestType;
   std::size_t cases = 0;
@@ -493,21 +567,34 @@ TEMPLATE_TEST_CASE("new rules: validation messages", "[new-rules][validation]", 
              Contains("iterations must be >= 1, got iterations = 0"));
   CHECK_THAT(error_of<T>(ra::GeometricMedian{64, 1e-6, -1.0}, 3, 3),
              Contains("tolerance must be finite and >= 0, got tolerance = -1"));
-  // the subset bound: C(40, 10) = 847660528 > 10^6; C(40, 3) = 9880 is fine
-  CHECK_THAT(error_of<T>(ra::Mda{10}, 40, 2),
-             Equals("mda(f=10) would search C(n, f) = C(40, 10) > 1000000 subsets "
-                    "(robustagg::kMaxSubsets); use a smaller f or fewer gradients"));
-  CHECK_THAT(error_of<T>(ra::Smea{10}, 40, 2), Contains("smea(f=10) would search C(n, f) = C(40, 10)"));
-  CHECK(error_of<T>(ra::Mda{3}, 40, 2) == "(no error)");
-  // SMEA's work bound: C(30, 5) * 25^3 = 2.2e9 > 5e8; C(20, 4) * 16^3 = 2e7 is fine
-  CHECK_THAT(error_of<T>(ra::Smea{5}, 30, 2),
-             Contains("smea(f=5) would solve C(n, f) = C(30, 5) eigenproblems of size n - f = 25"));
-  CHECK_THAT(error_of<T>(ra::Smea{5}, 30, 2), Contains("(robustagg::kMaxSmeaWork)"));
-  CHECK(error_of<T>(ra::Smea{4}, 20, 2) == "(no error)");
-  CHECK(ra::detail::binomial_capped(40, 3) == 9880);
-  CHECK(ra::detail::binomial_capped(20, 10) == 184756);
-  CHECK(ra::detail::binomial_capped(100000, 2) == ra::kMaxSubsets + 1);
-  CHECK(ra::detail::binomial_capped(Index(1) << 40, 1) == ra::kMaxSubsets + 1);
+  // MDA's time bound: the worst case of its search, (ceil(log2 C(n, 2)) + 2 + n)
+  // cover tests of phi^(f+2) nodes of n * ceil(n / 64) steps, against 1e10.
+  // n = 71, f = 35: (12 + 2 + 71) * phi^37 * 71 * 2 = 6.5e11 (by hand)
+  CHECK_THAT(error_of<T>(ra::Mda{35}, 71, 2),
+             Contains("mda(f=35) could take too long: its exact search for n = 71, f = 35 may need "
+                      "up to 6.5"));
+  CHECK_THAT(error_of<T>(ra::Mda{35}, 71, 2),
+             Contains("> 1e+10 (robustagg::kMaxMdaWork, about 10 s); use a smaller f or fewer "
+                      "gradients"));
+  CHECK(error_of<T>(ra::Mda{10}, 30, 2) == "(no error)");   // C(30, 10) = 3e7 subsets
+  CHECK(error_of<T>(ra::Mda{25}, 51, 2) == "(no error)");   // 64 * phi^27 * 51 = 1.4e9
+  CHECK(error_of<T>(ra::Mda{2}, 1000, 2) == "(no error)");  // 1021 * phi^4 * 1000 * 16 = 1.1e8
+  CHECK_THAT(error_of<T>(ra::Mda{29}, 59, 2), Contains("could take too long"));  // 1.3e10
+  CHECK(ra::detail::mda_search_work(30, 10) ==
+        Approx((9.0 + 2.0 + 30.0) * std::pow(1.6180339887498949, 12.0) * 30.0).epsilon(1e-12));
+  // SMEA's bound: C(n, f) * ((n - f)^3 / 6 + 2 (n - f)^2) <= 1e10.
+  // C(30, 8) = 5852925, 22^3 / 6 + 2 * 22^2 = 2742.67: 1.6e10, refused;
+  // C(30, 7) = 2035800, 23^3 / 6 + 2 * 23^2 = 3085.83: 6.3e9, accepted.
+  CHECK_THAT(error_of<T>(ra::Smea{8}, 30, 2),
+             Contains("smea(f=8) would take too long: it searches C(n, f) = C(30, 8) subsets of "
+                      "n - f = 22 rows, work C(n, f) * ((n - f)^3 / 6 + 2 (n - f)^2) = 1.6"));
+  CHECK_THAT(error_of<T>(ra::Smea{8}, 30, 2), Contains("(robustagg::kMaxSmeaWork, about 7 s)"));
+  CHECK(error_of<T>(ra::Smea{7}, 30, 2) == "(no error)");
+  CHECK(error_of<T>(ra::Smea{5}, 25, 2) == "(no error)");
+  CHECK(ra::detail::binomial(40, 3) == 9880.0);
+  CHECK(ra::detail::binomial(20, 10) == 184756.0);
+  CHECK(ra::detail::binomial(30, 10) == 30045015.0);
+  CHECK(ra::detail::binomial(5, 7) == 0.0);
 }
 
 TEST_CASE("new rules: specs parse, round-trip and check parameters", "[new-rules][spec]") {

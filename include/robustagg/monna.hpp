@@ -10,7 +10,7 @@
 
 #include "detail/checks.hpp"
 #include "detail/coordinate.hpp"
-#include "detail/distances.hpp"
+#include "detail/row_pass.hpp"
 #include "detail/rows.hpp"
 #include "gradients.hpp"
 #include "mda.hpp"
@@ -23,8 +23,27 @@ namespace robustagg {
 
 namespace detail {
 // Workspace keys (workspace.hpp) of this header.
-struct MonnaSubsetDistances {};
-struct MonnaSubsetCurrent {};
+struct MonnaTrusted {};
+struct MonnaRows {};
+struct MonnaDistances {};
+struct MonnaOrder {};
+
+/// MoNNA's choice from the squared distances dist[0, n) to row t (+Inf for a
+/// non-finite row): row t, then the others by (distance, index); the first m
+/// in index order go to order[0, m) (order holds n).
+inline void monna_select(const double* dist, Index n, Index t, Index m, Index* order) {
+  std::iota(order, order + n, Index(0));
+  std::swap(order[0], order[t]);
+  std::sort(order + 1, order + n, [dist](Index a, Index b) {
+    return dist[a] < dist[b] || (!(dist[b] < dist[a]) && a < b);
+  });
+  std::sort(order, order + m);  // index order for the sum
+}
+
+/// A squared distance that is not finite (a non-finite row: Inf or NaN) as +Inf.
+inline double finite_or_inf(double v) {
+  return v <= std::numeric_limits<double>::max() ? v : std::numeric_limits<double>::infinity();
+}
 
 }  // namespace detail
 
@@ -32,7 +51,8 @@ struct MonnaSubsetCurrent {};
 /// rows closest to row t: row t itself first, then the others by (squared
 /// distance to row t, index). A row holding a non-finite value is at infinite
 /// distance; a non-finite row t gives NaN everywhere. Requires n >= 2f+1 and
-/// 0 <= t < n. Cost: one distance pass and one mean.
+/// 0 <= t < n. Cost: one pass computing the n distances to row t (in double,
+/// as the row passes of rows.hpp sum them), and one mean: O(n d).
 struct Monna {
   int f = detail::kUnsetF;  // required: the number of Byzantine workers tolerated
   int trusted = 0;          // t: the row of the worker the server trusts
@@ -56,16 +76,15 @@ struct Monna {
       std::fill(out, out + d, std::numeric_limits<T>::quiet_NaN());
       return;
     }
-    double* D = ws.get<detail::Key<detail::MonnaSubsetDistances, double>>(std::size_t(n * n));
-    Index* order = ws.get<detail::Key<detail::MonnaSubsetCurrent, Index>>(std::size_t(n));
-    pairwise_sq_distances(g, D, ws);
-    const double* Dt = D + t * n;
-    std::iota(order, order + n, Index(0));
-    std::swap(order[0], order[t]);
-    std::sort(order + 1, order + n, [Dt](Index a, Index b) {
-      return Dt[a] < Dt[b] || (!(Dt[b] < Dt[a]) && a < b);
-    });
-    std::sort(order, order + m);  // index order for the sum
+    double* z = ws.get<detail::Key<detail::MonnaTrusted, double>>(std::size_t(d));
+    const T** rows = ws.get<detail::Key<detail::MonnaRows, const T*>>(std::size_t(n));
+    double* dist = ws.get<detail::Key<detail::MonnaDistances, double>>(std::size_t(n));
+    Index* order = ws.get<detail::Key<detail::MonnaOrder, Index>>(std::size_t(n));
+    to_double(z, g.row(t), d);
+    for (Index i = 0; i < n; ++i) rows[i] = g.row(i);
+    sq_distances_to(rows, n, z, d, dist, ws);
+    for (Index i = 0; i < n; ++i) dist[i] = finite_or_inf(dist[i]);
+    monna_select(dist, n, t, m, order);
     mean_of_rows(g, order, m, out, ws);
   }
 };

@@ -161,6 +161,33 @@ inline std::vector<ScoredSubset> mda_subsets(const Matrix& g, int f) {
   return out;
 }
 
+/// MDA's subset from squared distances D (n x n, +Inf allowed) by a pruned
+/// depth-first search over the m-subsets in lexicographic order: a partial
+/// subset whose diameter already reaches the best one is cut, so the first
+/// subset of smallest diameter is kept. Exhaustive in effect (a cut subtree
+/// holds no strictly better subset), and fast on spread-out inputs.
+inline std::vector<Index> mda_subset_pruned(const Matrix& D, Index m) {
+  const Index n = D.rows();
+  std::vector<Index> current(static_cast<std::size_t>(m)), best;
+  double best_diameter = std::numeric_limits<double>::infinity();
+  std::function<void(Index, Index, double)> go = [&](Index depth, Index next, double diameter) {
+    if (depth == m) {
+      best = current;
+      best_diameter = diameter;
+      return;
+    }
+    for (Index k = next; k <= n - (m - depth); ++k) {
+      double dk = diameter;
+      for (Index a = 0; a < depth; ++a) dk = std::max(dk, D(k, current[std::size_t(a)]));
+      if (!best.empty() && !(dk < best_diameter)) continue;
+      current[std::size_t(depth)] = k;
+      go(depth + 1, k + 1, dk);
+    }
+  };
+  go(0, 0, 0.0);
+  return best;
+}
+
 /// Top eigenvalue of the covariance (1/m) sum (x - mu)(x - mu)^T of the rows,
 /// from the m x m Gram matrix of the explicitly centred rows.
 inline double top_covariance_eigenvalue(const Matrix& g, const std::vector<Index>& rows) {

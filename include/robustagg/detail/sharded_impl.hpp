@@ -67,6 +67,7 @@ struct CentreA {};
 struct CentreB {};
 struct Kept {};
 struct Gram {};
+struct Bits {};
 struct Vectors {};
 struct Then {};
 struct Inner {};
@@ -275,32 +276,39 @@ void mda(const Mda& r, const RowsView<T>& g, T* out, const Context& ctx, Workspa
   const Index n = g.rows(), m = n - Index(r.f);
   double* D = ws.get<Key<Distances, double>>(std::size_t(n * n));
   unsigned char* fin = ws.get<Key<Finite, unsigned char>>(std::size_t(n));
-  Index* current = ws.get<Key<Order, Index>>(std::size_t(2 * m));
+  Index* best = ws.get<Key<Order, Index>>(std::size_t(m));
+  std::uint64_t* bits = ws.get<Key<Bits, std::uint64_t>>(mda_search_words(n, Index(r.f)));
+  double* values = ws.get<Key<Values, double>>(std::size_t(n * (n - 1) / 2 + 1));
   distances(g, D, fin, ctx, ws);
-  DiameterSearch search{D, n, m, current, current + m};
-  search.run();
-  if (g.cols() > 0) mean_of_rows(g, current + m, m, out, ws);
+  DiameterSearch(D, n, m, bits, values).run(best);
+  if (g.cols() > 0) mean_of_rows(g, best, m, out, ws);
 }
 
+/// MoNNA: each shard's squared distances to its part of row t (rows.hpp's
+/// sums, as Monna::run), reduced with the rows' finiteness: one reduce of 2n.
 template <class T>
 void monna(const Monna& r, const RowsView<T>& g, T* out, const Context& ctx, Workspace& ws) {
-  const Index n = g.rows(), m = n - Index(r.f), t = r.trusted;
-  double* D = ws.get<Key<Distances, double>>(std::size_t(n * n));
-  unsigned char* fin = ws.get<Key<Finite, unsigned char>>(std::size_t(n));
+  const Index n = g.rows(), ds = g.cols(), m = n - Index(r.f), t = r.trusted;
+  double* buf = ws.get<Key<StatBuffer, double>>(std::size_t(2 * n));
+  double* z = ws.get<Key<CentreA, double>>(std::size_t(ds));
+  const T** rows = ws.get<Key<RowPtrs, const T*>>(std::size_t(n));
   Index* order = ws.get<Key<Order, Index>>(std::size_t(n));
-  distances(g, D, fin, ctx, ws);
-  if (!fin[t]) {
-    std::fill(out, out + g.cols(), std::numeric_limits<T>::quiet_NaN());
+  to_double(z, g.row(t), ds);
+  for (Index i = 0; i < n; ++i) rows[i] = g.row(i);
+  if (ds > 0)
+    sq_distances_to(rows, n, z, ds, buf, ws);
+  else
+    std::fill(buf, buf + n, 0.0);
+  for (Index i = 0; i < n; ++i) buf[n + i] = all_finite(g.row(i), ds) ? 0.0 : 1.0;
+  ctx(buf, 2 * n, ReduceOp::sum);
+  if (buf[n + t] != 0.0) {
+    std::fill(out, out + ds, std::numeric_limits<T>::quiet_NaN());
     return;
   }
-  const double* Dt = D + t * n;
-  std::iota(order, order + n, Index(0));
-  std::swap(order[0], order[t]);
-  std::sort(order + 1, order + n, [Dt](Index a, Index b) {
-    return Dt[a] < Dt[b] || (!(Dt[b] < Dt[a]) && a < b);
-  });
-  std::sort(order, order + m);
-  if (g.cols() > 0) mean_of_rows(g, order, m, out, ws);
+  for (Index i = 0; i < n; ++i)
+    buf[i] = buf[n + i] != 0.0 ? std::numeric_limits<double>::infinity() : finite_or_inf(buf[i]);
+  monna_select(buf, n, t, m, order);
+  if (ds > 0) mean_of_rows(g, order, m, out, ws);
 }
 
 template <class T>
@@ -308,37 +316,9 @@ void smea(const Smea& r, const RowsView<T>& g, T* out, const Context& ctx, Works
   const Index n = g.rows(), m = n - Index(r.f);
   double* D = ws.get<Key<Distances, double>>(std::size_t(n * n));
   unsigned char* fin = ws.get<Key<Finite, unsigned char>>(std::size_t(n));
-  Index* s = ws.get<Key<Order, Index>>(std::size_t(2 * m));
-  Index* best = s + m;
-  double* K = ws.get<Key<Gram, double>>(std::size_t(m * m));
-  double* rr = ws.get<Key<Scratch, double>>(std::size_t(m));
+  Index* best = ws.get<Key<Order, Index>>(std::size_t(m));
   distances(g, D, fin, ctx, ws);
-  // The search of Smea::run, on the reduced distances.
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  double best_value = kInf;
-  bool found = false;
-  for (Index a = 0; a < m; ++a) s[a] = a;
-  for (;;) {
-    double diameter = 0.0;
-    for (Index a = 0; a < m; ++a)
-      for (Index b = a + 1; b < m; ++b) diameter = std::max(diameter, D[s[a] * n + s[b]]);
-    double value = kInf;
-    if (diameter < kInf && !(found && diameter / (2.0 * double(m)) > best_value * (1.0 + 1e-12))) {
-      centred_gram(D, n, s, m, nullptr, K, rr);
-      jacobi_eigen(K, m, nullptr);
-      value = K[top_diagonal(K, m) * (m + 1)] / double(m);
-    }
-    if (!found || value < best_value) {
-      for (Index a = 0; a < m; ++a) best[a] = s[a];
-      best_value = value;
-      found = true;
-    }
-    Index a = m - 1;
-    while (a >= 0 && s[a] == n - m + a) --a;
-    if (a < 0) break;
-    ++s[a];
-    for (Index b = a + 1; b < m; ++b) s[b] = s[b - 1] + 1;
-  }
+  smea_search(D, n, m, best, ws);
   if (g.cols() > 0) mean_of_rows(g, best, m, out, ws);
 }
 

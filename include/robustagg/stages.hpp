@@ -45,6 +45,7 @@
 #include "detail/format.hpp"
 #include "detail/parallel.hpp"
 #include "detail/rng.hpp"
+#include "detail/rows.hpp"
 #include "errors.hpp"
 #include "gradients.hpp"
 #include "rule.hpp"
@@ -82,9 +83,7 @@ struct BucketingValues {};
 
 template <class T>
 inline bool row_is_finite(const T* x, Index d) {
-  for (Index j = 0; j < d; ++j)
-    if (!std::isfinite(x[j])) return false;
-  return true;
+  return all_finite(x, d);
 }
 
 /// Moves the report entries of a nested workspace to the parent's report
@@ -122,14 +121,7 @@ inline void seeded_shuffle(U* items, Index n, std::uint64_t seed) {
 /// largest |value| (the norm is then +Inf only if it exceeds the double range).
 template <class T>
 inline double row_norm(const T* x, Index d, bool* finite = nullptr) {
-  constexpr int L = 8;  // independent partial sums (vectorisable), combined in order
-  double acc[L] = {};
-  Index j = 0;
-  for (; j + L <= d; j += L)
-    for (int l = 0; l < L; ++l) acc[l] += double(x[j + l]) * double(x[j + l]);
-  double s = 0.0;
-  for (int l = 0; l < L; ++l) s += acc[l];
-  for (; j < d; ++j) s += double(x[j]) * double(x[j]);
+  const double s = sum_squares(x, d);  // kNormLanes partial sums, in lane order (rows.hpp)
   if (finite) *finite = true;
   if (std::isfinite(s)) return std::sqrt(s);
   if (!row_is_finite(x, d)) {
@@ -164,17 +156,7 @@ inline void scale_row_to(const T* x, Index d, double norm, double target, T* out
 /// double. Single-threaded: callers parallelise over output rows.
 template <class T>
 inline void mean_of_rows(const T* const* rows, Index k, Index d, T* out) {
-  constexpr Index B = 512;
-  double acc[B];
-  for (Index b0 = 0; b0 < d; b0 += B) {
-    const Index len = std::min(d, b0 + B) - b0;
-    for (Index jj = 0; jj < len; ++jj) acc[jj] = 0.0;
-    for (Index r = 0; r < k; ++r) {
-      const T* x = rows[r] + b0;
-      for (Index jj = 0; jj < len; ++jj) acc[jj] += double(x[jj]);
-    }
-    for (Index jj = 0; jj < len; ++jj) out[b0 + jj] = T(acc[jj] / double(k));
-  }
+  if (d > 0) kernels<T>().mean(rows, k, 0, d, out);  // the mean kernel: the same sums
 }
 
 template <class S, class = void>

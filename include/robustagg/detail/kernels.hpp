@@ -59,6 +59,16 @@ inline constexpr Index kDistanceLanes = Index(kMaxBatchBytes / sizeof(T));
 /// lanes, which bounds the float rounding of a run to ~kDistanceRun ulps.
 inline constexpr Index kDistanceRun = 16;
 
+/// Independent accumulators of the row reductions (rows.hpp: squared
+/// distance to a double vector): 32 lanes keep several SIMD dependency chains
+/// in flight; lane j mod 32, combined pairwise (lane u + w into lane u, w
+/// halving), whatever the vector width.
+inline constexpr Index kRowLanes = 32;
+
+/// Lanes of a row's sum of squares (stages.hpp: row_norm), added in lane
+/// order after the loop.
+inline constexpr Index kNormLanes = 8;
+
 /// One pass over rows x and y: whether they are bitwise equal, and whether x
 /// holds a NaN (then `equal` is reported false; see detox.hpp).
 struct RowCompare {
@@ -124,6 +134,16 @@ struct KernelSet {
   /// the column-major transpose, stay below it).
   void (*gather)(const T* src, Index n, Index row_stride, Index col_stride, Index j0, Index count,
                  Index extent, T* dst, Index dst_stride);
+  /// The row primitives of rows.hpp and stages.hpp, lane for lane their plain
+  /// loops (the same bits on every architecture):
+  /// sum_j (double(x[j]) - z[j])^2 over kRowLanes lanes;
+  double (*sq_distance_to)(const T* x, const double* z, Index d);
+  /// acc[j] += w * double(x[j]) (z null) or w * (double(x[j]) - z[j]);
+  void (*add_scaled)(double* acc, const T* x, const double* z, double w, Index d);
+  /// sum_j double(x[j])^2 over kNormLanes lanes, added in lane order;
+  double (*sum_squares)(const T* x, Index d);
+  /// whether x[0, d) holds only finite values.
+  bool (*all_finite)(const T* x, Index d);
   /// Largest n the median and sorted kernels run with a register-resident
   /// network (the engines pass a run-time network above it).
   int fixed_networks;

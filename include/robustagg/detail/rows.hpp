@@ -3,8 +3,10 @@
 // The building blocks of the rules that work row by row (geometric median,
 // centered clipping, CAF): a finiteness check, the squared distance from a
 // row to a double vector, and scaled accumulation of a row into a double
-// vector. Each is a small free function template over plain loops with
-// independent accumulators (so the compiler vectorises them); the order of
+// vector. Each is defined by a plain loop with independent accumulators (the
+// *_scalar functions below, the tests' references); the calls go to the
+// dispatched SIMD kernels (kernels/rows-inl.hpp), which keep those lanes and
+// operations and so give the same bits on every architecture. The order of
 // every floating-point operation is fixed by the arguments alone, so a caller
 // that cuts its work into fixed blocks gets the same bits on any thread count.
 #pragma once
@@ -12,15 +14,12 @@
 #include <cmath>
 
 #include "../gradients.hpp"
+#include "kernels.hpp"
 #include "linkage.hpp"
 
 ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail {
-
-/// Independent accumulators of the reductions below: 32 lanes keep several
-/// SIMD dependency chains in flight (8 lanes ran 2-3x slower, measured).
-inline constexpr Index kRowLanes = 32;
 
 /// Adds the kRowLanes lanes of acc pairwise (lane u + w into lane u, w halving).
 template <class A>
@@ -33,7 +32,7 @@ inline A combine_lanes(A* acc) {
 /// True when x[0, d) holds only finite values (x - x is 0 exactly for finite
 /// x and NaN for +-Inf and NaN).
 template <class T>
-inline bool all_finite(const T* x, Index d) {
+inline bool all_finite_scalar(const T* x, Index d) {
   constexpr Index U = kRowLanes;
   T acc[U] = {};
   Index j = 0;
@@ -47,7 +46,7 @@ inline bool all_finite(const T* x, Index d) {
 /// sum_j (double(x[j]) - z[j])^2: kRowLanes interleaved double accumulators
 /// (lane j mod kRowLanes), combined pairwise, then the tail in order.
 template <class T>
-inline double sq_distance_to(const T* x, const double* z, Index d) {
+inline double sq_distance_to_scalar(const T* x, const double* z, Index d) {
   constexpr Index U = kRowLanes;
   double acc[U] = {};
   Index j = 0;
@@ -62,6 +61,16 @@ inline double sq_distance_to(const T* x, const double* z, Index d) {
     s += t * t;
   }
   return s;
+}
+
+template <class T>
+inline bool all_finite(const T* x, Index d) {
+  return kernels<T>().all_finite(x, d);
+}
+
+template <class T>
+inline double sq_distance_to(const T* x, const double* z, Index d) {
+  return kernels<T>().sq_distance_to(x, z, d);
 }
 
 /// sum_j (a[j] - b[j])^2 over two double vectors, in the order of sq_distance_to.
@@ -81,16 +90,45 @@ inline double sq_norm(const double* z, Index d) {
   return s;
 }
 
+/// acc[j] += w * double(x[j]) (z null), or acc[j] += w * (double(x[j]) - z[j]).
+template <class T>
+inline void add_scaled_scalar(double* acc, const T* x, const double* z, double w, Index d) {
+  if (z)
+    for (Index j = 0; j < d; ++j) acc[j] += w * (double(x[j]) - z[j]);
+  else
+    for (Index j = 0; j < d; ++j) acc[j] += w * double(x[j]);
+}
+
 /// acc[j] += w * double(x[j]).
 template <class T>
 inline void add_scaled(double* acc, const T* x, double w, Index d) {
-  for (Index j = 0; j < d; ++j) acc[j] += w * double(x[j]);
+  kernels<T>().add_scaled(acc, x, nullptr, w, d);
 }
 
 /// acc[j] += w * (double(x[j]) - z[j]).
 template <class T>
 inline void add_scaled_diff(double* acc, const T* x, const double* z, double w, Index d) {
-  for (Index j = 0; j < d; ++j) acc[j] += w * (double(x[j]) - z[j]);
+  kernels<T>().add_scaled(acc, x, z, w, d);
+}
+
+/// sum_j double(x[j])^2 in kNormLanes lanes added in lane order, then the
+/// tail in order (the sum behind stages.hpp's row_norm).
+template <class T>
+inline double sum_squares_scalar(const T* x, Index d) {
+  constexpr Index L = kNormLanes;
+  double acc[L] = {};
+  Index j = 0;
+  for (; j + L <= d; j += L)
+    for (Index l = 0; l < L; ++l) acc[l] += double(x[j + l]) * double(x[j + l]);
+  double s = 0.0;
+  for (Index l = 0; l < L; ++l) s += acc[l];
+  for (; j < d; ++j) s += double(x[j]) * double(x[j]);
+  return s;
+}
+
+template <class T>
+inline double sum_squares(const T* x, Index d) {
+  return kernels<T>().sum_squares(x, d);
 }
 
 /// out[j] = double(x[j]).

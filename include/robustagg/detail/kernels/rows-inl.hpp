@@ -1,5 +1,6 @@
 // robustagg::detail kernels: whole-row kernels: DETOX's row comparison, the
-// noise of the noisy rules and the gather of strided (column-major) input.
+// noise of the noisy rules, the gather of strided (column-major) input, and
+// the row primitives of the row passes (rows.hpp) and stages (stages.hpp).
 //
 // A -inl file (see expand.hpp): no include guard, no includes; expanded
 // inside one namespace per SIMD architecture.
@@ -105,4 +106,105 @@ void gather_kernel(const T* src, Index n, Index row_stride, Index col_stride, In
     T* o = dst + i * dst_stride;
     for (Index k = jj; k < count; ++k, s += col_stride) o[k] = *s;
   }
+}
+
+
+// ---------------------------------------------------------------------------
+// The row primitives (rows.hpp, stages.hpp). Each keeps the lanes of the
+// plain loop it replaces (kRowLanes or kNormLanes doubles, whatever the
+// register width) and the same operations per lane, multiply and add apart,
+// so every architecture gives that loop's bits.
+
+template <class T>
+double sq_distance_to_kernel(const T* x, const double* z, Index d) {
+  constexpr Index WD = simd_width<double>;
+  constexpr Index U = kRowLanes, R = U / WD;
+  static_assert(U % WD == 0, "kRowLanes must be a multiple of the double width");
+  vec<double> acc[R];
+  for (Index r = 0; r < R; ++r) acc[r] = vec<double>(0.0);
+  Index j = 0;
+  for (; j + U <= d; j += U)
+    for (Index r = 0; r < R; ++r) {
+      const vec<double> t =
+          load_as_double<T>(x + j + r * WD) - vec<double>::load_unaligned(z + j + r * WD);
+      acc[r] = acc[r] + t * t;
+    }
+  // lane u += lane u + w for w = U/2 ... 1: whole registers while w >= WD
+  Index w = U / 2;
+  for (; w >= WD; w /= 2)
+    for (Index r = 0; r < w / WD; ++r) acc[r] = acc[r] + acc[r + w / WD];
+  alignas(64) double lanes[WD];
+  acc[0].store_aligned(lanes);
+  for (; w >= 1; w /= 2)
+    for (Index u = 0; u < w; ++u) lanes[u] += lanes[u + w];
+  double s = lanes[0];
+  for (; j < d; ++j) {
+    const double t = double(x[j]) - z[j];
+    s += t * t;
+  }
+  return s;
+}
+
+template <class T>
+void add_scaled_kernel(double* acc, const T* x, const double* z, double w, Index d) {
+  constexpr Index WD = simd_width<double>;
+  const vec<double> vw(w);
+  Index j = 0;
+  if (z) {
+    for (; j + WD <= d; j += WD)
+      (vec<double>::load_unaligned(acc + j) +
+       vw * (load_as_double<T>(x + j) - vec<double>::load_unaligned(z + j)))
+          .store_unaligned(acc + j);
+    for (; j < d; ++j) acc[j] += w * (double(x[j]) - z[j]);
+  } else {
+    for (; j + WD <= d; j += WD)
+      (vec<double>::load_unaligned(acc + j) + vw * load_as_double<T>(x + j)).store_unaligned(acc + j);
+    for (; j < d; ++j) acc[j] += w * double(x[j]);
+  }
+}
+
+template <class T>
+double sum_squares_kernel(const T* x, Index d) {
+  constexpr Index WD = simd_width<double>;
+  constexpr Index L = kNormLanes;
+  alignas(64) double lanes[L > WD ? L : WD];
+  Index j = 0;
+  if constexpr (L % WD == 0) {
+    constexpr Index R = L / WD;
+    vec<double> acc[R];
+    for (Index r = 0; r < R; ++r) acc[r] = vec<double>(0.0);
+    for (; j + L <= d; j += L)
+      for (Index r = 0; r < R; ++r) {
+        const vec<double> v = load_as_double<T>(x + j + r * WD);
+        acc[r] = acc[r] + v * v;
+      }
+    for (Index r = 0; r < R; ++r) acc[r].store_aligned(lanes + r * WD);
+  } else {  // registers wider than the lanes: the plain loop
+    for (Index l = 0; l < L; ++l) lanes[l] = 0.0;
+    for (; j + L <= d; j += L)
+      for (Index l = 0; l < L; ++l) lanes[l] += double(x[j + l]) * double(x[j + l]);
+  }
+  double s = 0.0;
+  for (Index l = 0; l < L; ++l) s += lanes[l];
+  for (; j < d; ++j) s += double(x[j]) * double(x[j]);
+  return s;
+}
+
+template <class T>
+bool all_finite_kernel(const T* x, Index d) {
+  constexpr Index W = simd_width<T>;
+  constexpr Index U = 4 * W;
+  // x - x is 0 for a finite value and NaN for +-Inf and NaN
+  vec<T> acc[4] = {vec<T>(T(0)), vec<T>(T(0)), vec<T>(T(0)), vec<T>(T(0))};
+  Index j = 0;
+  for (; j + U <= d; j += U) {
+    for (Index r = 0; r < 4; ++r) {
+      const vec<T> v = vec<T>::load_unaligned(x + j + r * W);
+      acc[r] = acc[r] + (v - v);
+    }
+  }
+  if (!xsimd::all((acc[0] + acc[1] + acc[2] + acc[3]) == vec<T>(T(0)))) return false;
+  T s = T(0);
+  for (; j < d; ++j) s += x[j] - x[j];
+  return s == T(0);
 }

@@ -11,7 +11,8 @@ template <class T>
 inline constexpr KernelSet<T> kernel_set = {
     &median_kernel<T>,          &sorted_kernel<T>,         &mean_kernel<T>,
     &sign_vote_kernel<T>,       &distance_tiles_kernel<T>, &compare_rows_kernel<T>,
-    &add_noise_kernel<T>,       &gather_kernel<T>,
+    &add_noise_kernel<T>,       &gather_kernel<T>,          &sq_distance_to_kernel<T>,
+    &add_scaled_kernel<T>,      &sum_squares_kernel<T>,     &all_finite_kernel<T>,
     kFixedNetworks,
 };
 
@@ -28,6 +29,10 @@ struct Kernels {
   static constexpr auto compare_rows = &compare_rows_kernel<T>;
   static constexpr auto add_noise = &add_noise_kernel<T>;
   static constexpr auto gather = &gather_kernel<T>;
+  static constexpr auto sq_distance_to = &sq_distance_to_kernel<T>;
+  static constexpr auto add_scaled = &add_scaled_kernel<T>;
+  static constexpr auto sum_squares = &sum_squares_kernel<T>;
+  static constexpr auto all_finite = &all_finite_kernel<T>;
   static constexpr int fixed_networks = kFixedNetworks;
 };
 

@@ -1,7 +1,9 @@
 // The warning check: a consumer that instantiates every public rule, form
 // and helper for float and double. Built by CTest with
 // -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Werror at
-// -O2 and at -O2 -march=native (tests/cmake/consumers.cmake): the library's
+// -O2 -march=native against the installed package's compiled library
+// (tests/cmake/consumers.cmake; the plain g++ builds of trainer.cpp check the
+// header-only mode at -O2 and -O2 -march=native with the same warnings): the library's
 // headers must not warn.
 #include <cstdio>
 #include <robustagg/robustagg.hpp>

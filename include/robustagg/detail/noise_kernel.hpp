@@ -30,6 +30,13 @@ ROBUSTAGG_FP_BEGIN
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+// Signed lane indices in the generator's loops (kernels/expand.hpp: the same
+// for the kernels, expanded in the user's file in header-only mode).
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wconversion"
+#endif
 
 namespace robustagg::detail {
 
@@ -164,6 +171,9 @@ inline void add_noise(const T* src, T* dst, std::ptrdiff_t count, double b, std:
 
 }  // namespace robustagg::detail
 
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

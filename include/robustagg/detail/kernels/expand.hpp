@@ -54,6 +54,15 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+// The kernels index registers and arrays with the library's signed Index;
+// header-only mode expands them in the user's file, whose -Wsign-conversion
+// or -Wconversion must not fire on them (tests/consumer: the plain g++
+// builds use the strictest warnings as errors).
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wconversion"
+#endif
 ROBUSTAGG_FP_BEGIN
 
 namespace robustagg::detail::ROBUSTAGG_KERNEL_NS {
@@ -84,6 +93,9 @@ static_assert(kFixedNetworks >= 1 && kFixedNetworks <= kMaxFixedNetwork, "fixed 
 }  // namespace robustagg::detail::ROBUSTAGG_KERNEL_NS
 
 ROBUSTAGG_FP_END
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

@@ -305,28 +305,12 @@ struct Nnm {
     // the input is read from memory once instead of n times.
     constexpr Index kTile = 512;
     const Index tiles = (d + kTile - 1) / kTile;
+    // Each mean is the mean kernel's: the k rows summed in order in double.
+    const auto mean = detail::kernels<T>().mean;
     detail::parallel_for(tiles, detail::stage_threads(n * d, tiles), [&](Index t, int) {
-      const Index j0 = t * kTile, len = std::min(d, j0 + kTile) - j0;
-      constexpr Index L = 8;  // 8 sums kept in registers across the k rows
-      for (Index i = 0; i < n; ++i) {
-        if (!finite[i]) continue;
-        const T* const* rows_i = nbr + i * k;
-        T* o = values + i * d + j0;
-        Index jj = 0;
-        for (; jj + L <= len; jj += L) {
-          double a[L] = {};
-          for (Index r = 0; r < k; ++r) {
-            const T* x = rows_i[r] + j0 + jj;
-            for (Index l = 0; l < L; ++l) a[l] += double(x[l]);
-          }
-          for (Index l = 0; l < L; ++l) o[jj + l] = T(a[l] / double(k));
-        }
-        for (; jj < len; ++jj) {
-          double a = 0.0;
-          for (Index r = 0; r < k; ++r) a += double(rows_i[r][j0 + jj]);
-          o[jj] = T(a / double(k));
-        }
-      }
+      const Index j0 = t * kTile, j1 = std::min(d, j0 + kTile);
+      for (Index i = 0; i < n; ++i)
+        if (finite[i]) mean(nbr + i * k, k, j0, j1, values + i * d);
     });
     StageReport& rep = detail::new_report(report, "", n, n);
     detail::set_stage_name(rep, "nnm", "f", f);

@@ -25,7 +25,7 @@ fi
 # The library (its dispatched kernels included) is built with the same
 # sanitizers as the targets; they add -fsanitize=fuzzer at link time.
 CXX=${FUZZ_CXX:-clang++} cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+  -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="" \
   -DROBUSTAGG_SIMD_ARCHS=sse2 \
   -DROBUSTAGG_BUILD_FUZZERS=ON -DROBUSTAGG_BUILD_TESTS=OFF -DROBUSTAGG_BUILD_BENCHMARKS=OFF \

@@ -39,7 +39,7 @@ common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DROBUSTAGG_BUILD_TESTS=ON
 
 if [[ $what == all || $what == asan ]]; then
   echo "== ASan + UBSan: $asan_dir" >&2
-  flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -D_GLIBCXX_ASSERTIONS"
+  flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -D_GLIBCXX_ASSERTIONS"
   cmake -S . -B "$asan_dir" "${common[@]}" \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
@@ -72,7 +72,7 @@ if [[ $what == all || $what == tsan ]]; then
   # Rewrite only on change, so an unchanged list does not trigger a reconfigure.
   cmp -s "$tsan_dir/project/CMakeLists.txt.new" "$tsan_dir/project/CMakeLists.txt" ||
     mv "$tsan_dir/project/CMakeLists.txt.new" "$tsan_dir/project/CMakeLists.txt"
-  flags="-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
+  flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=thread"
   cmake -S "$tsan_dir/project" -B "$tsan_dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="" \
     -DROBUSTAGG_SIMD_ARCHS=sse2 \

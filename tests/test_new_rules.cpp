@@ -643,7 +643,7 @@ TEST_CASE("new rules: specs parse, round-trip and check parameters", "[new-rules
   CHECK_THAT(parse_error("monna(f=1, trusted=x)"), Contains("trusted must be a number"));
 }
 
-TEMPLATE_TEST_CASE("new rules are bitwise identical for 1, 2 and 4 threads", "[new-rules][threads]",
+TEMPLATE_TEST_CASE("new rules are bitwise identical for 1, 2 and 4 threads", "[new-rules]",
                    float, double) {
   using T = TestType;
   const Index n = 15, d = 40000 + 5;  // several row-pass tiles (8192), n * d >= 2^18

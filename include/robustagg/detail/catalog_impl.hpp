@@ -175,7 +175,7 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
          a.finish("f");
          return AnyRule(r);
        }},
-      {"mda", "f", "n >= 2f+1, C(n, f) <= 1000000",
+      {"mda", "f", "n >= 2f+1, worst-case search <= 1e10 steps (kMaxMdaWork)",
        "the mean of the n-f rows of smallest diameter (minimum-diameter averaging)",
        [](SpecArgs& a, const Nested&) {
          Mda r{a.get_int("f")};
@@ -197,7 +197,7 @@ ROBUSTAGG_LINKAGE const std::vector<RuleInfo>& rule_catalog() {
          a.finish("f");
          return AnyRule(r);
        }},
-      {"smea", "f", "n >= 2f+1, C(n, f) <= 1000000, C(n, f) * (n-f)^3 <= 5e8",
+      {"smea", "f", "n >= 2f+1, C(n, f) * ((n-f)^3/6 + 2(n-f)^2) <= 1e10 (kMaxSmeaWork)",
        "the mean of the n-f rows whose covariance has the smallest top eigenvalue",
        [](SpecArgs& a, const Nested&) {
          Smea r{a.get_int("f")};

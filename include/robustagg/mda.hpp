@@ -36,15 +36,23 @@ struct MdaSubsetBest {};
 /// max_{a,b in S} D_ab, ties to the lexicographically smallest sorted index
 /// tuple (what an exhaustive search in lexicographic order keeps).
 ///
+/// First the plain depth-first search over the subsets in lexicographic order
+/// (a partial subset is cut once its diameter reaches the best one), stopped
+/// after 4 n^2 + 10^4 distance lookups: with one or two rows left out it
+/// usually finishes well within them. Otherwise:
+///
 /// A subset has diameter <= tau exactly when no pair in it is "far" (D_ab >
 /// tau), i.e. when the other n - m = f rows cover every far pair (a vertex
 /// cover of the far graph). So:
 ///   1. the smallest diameter tau* is the smallest pairwise distance tau for
 ///      which the far graph has a vertex cover of at most f rows (binary
-///      search over the sorted distances);
+///      search over the sorted distances between a lower bound, the smallest
+///      (m-1)-th nearest distance of a row, and an upper bound, the diameter
+///      of that row's neighbourhood within it);
 ///   2. the lexicographically first subset of diameter tau* is built one row
 ///      at a time: the smallest candidate k whose compatible later rows can
-///      still complete the subset (the same cover test on them).
+///      still complete the subset (the same cover test on them; none is
+///      needed when k, the smallest candidate, is far from no candidate).
 /// The cover test branches on a row v of largest far-degree (v in the cover,
 /// or all its far neighbours), forces v when its degree exceeds the budget,
 /// and stops when the far pairs outnumber budget * largest degree; a graph of
@@ -59,14 +67,16 @@ inline std::size_t mda_search_words(Index n, Index f) {
   return std::size_t((n + 3 + (f + 2)) * bit_words(n));
 }
 
-/// An upper bound of the search's elementary steps (64-bit word operations):
-/// (log2(pairs) + 2 + n) cover tests, each of at most phi^(f+2) nodes of
+/// An upper bound of the search's elementary steps (64-bit word operations
+/// or distance lookups): the bounded depth-first try and the bracket (5 n^2),
+/// then (log2(pairs) + 2 + n) cover tests, each of at most phi^(f+2) nodes of
 /// n * words(n) steps. Saturates at 1e300.
 inline double mda_search_work(Index n, Index f) {
   const double pairs = std::max(1.0, double(n) * double(n - 1) / 2.0);
   const double tests = std::ceil(std::log2(pairs)) + 2.0 + double(n);
   const double nodes = std::pow(1.6180339887498949, double(f + 2));
-  return std::min(1e300, tests * nodes * double(n) * double(bit_words(n)));
+  return std::min(1e300, 5.0 * double(n) * double(n) +
+                             tests * nodes * double(n) * double(bit_words(n)));
 }
 
 /// "<spec> could take more than ..." when MDA's worst case exceeds kMaxMdaWork.
@@ -80,23 +90,37 @@ inline void check_mda_work(const std::string& spec, Index n, Index f) {
 
 class DiameterSearch {
  public:
-  DiameterSearch(const double* D, Index n, Index m, std::uint64_t* words, double* values)
+  /// D: n x n; words: mda_search_words(n, n - m); values: n (n - 1) / 2 + 1
+  /// doubles; current: m indices.
+  DiameterSearch(const double* D, Index n, Index m, std::uint64_t* words, double* values,
+                 Index* current)
       : D_(D), n_(n), m_(m), W_(bit_words(n)), far_(words), set_a_(words + n * W_),
-        set_b_(set_a_ + W_), active_(set_b_ + W_), stack_(active_ + W_), values_(values) {}
+        set_b_(set_a_ + W_), active_(set_b_ + W_), stack_(active_ + W_), values_(values),
+        current_(current) {}
 
   /// Writes the subset, sorted, to best[0, m); returns its diameter.
-  double run(Index* best) {
+  /// depth_first_first = false skips step 0 (the tests run both paths).
+  double run(Index* best, bool depth_first_first = true) {
     const Index n = n_, m = m_;
     if (m <= 1 || n <= 1) {
       for (Index a = 0; a < m; ++a) best[a] = a;
       return 0.0;
     }
+    // 0. the plain depth-first search in lexicographic order, while it is
+    //    cheap (few rows left out: it often ends within n^2 steps)
+    double diameter = 0.0;
+    if (depth_first_first && depth_first(best, &diameter)) return diameter;
     // 1. the smallest feasible threshold among the sorted distinct distances
+    //    in [low, high]: every subset's diameter is at least low (a row of S
+    //    has m - 1 others of S within it), and high is the diameter of a set
+    //    of at least m rows
+    const double high = bracket(&diameter);
+    const double low = diameter;
     Index count = 0;
     for (Index a = 0; a < n; ++a)
       for (Index b = a + 1; b < n; ++b) {
-        const double v = D_[a * n + b];
-        values_[count++] = v == v ? v : std::numeric_limits<double>::infinity();
+        const double v = finite_or_nan_inf(D_[a * n + b]);
+        if (v >= low && v <= high) values_[count++] = v;
       }
     std::sort(values_, values_ + count);
     count = Index(std::unique(values_, values_ + count) - values_);
@@ -117,10 +141,23 @@ class DiameterSearch {
     for (Index p = 0; p < m; ++p) {
       const Index need = m - p - 1;
       bool placed = false;
+      bool first = true;  // k is the smallest row of set_a_
       for (Index k = 0; k < n && !placed; ++k) {
         if (!test(set_a_, k)) continue;
         // the rows after k that are not far from k
         const std::uint64_t* fk = far_ + k * W_;
+        bool far_from_none = true;
+        for (Index w = 0; w < W_; ++w) far_from_none = far_from_none && !(set_a_[w] & fk[w]);
+        if (first && far_from_none) {
+          // the smallest row, far from no other row of set_a_: some subset of
+          // set_a_ completes the search's subset (set_a_ can), and with k
+          // removed from it the rest still fits after k
+          best[p] = k;
+          set_a_[k / 64] &= ~(std::uint64_t(1) << (k % 64));
+          placed = true;
+          break;
+        }
+        first = false;
         for (Index w = 0; w < W_; ++w) {
           std::uint64_t after = ~std::uint64_t(0);
           if (w < k / 64)
@@ -163,6 +200,74 @@ class DiameterSearch {
     return c;
 #endif
   }
+  static double finite_or_nan_inf(double v) {
+    return v == v ? v : std::numeric_limits<double>::infinity();
+  }
+
+  /// The depth-first search over the m-subsets in lexicographic order that
+  /// cuts a partial subset once its diameter reaches the best one (so the
+  /// first subset of smallest diameter is kept), stopped after about 4 n^2 +
+  /// 10^4 distance lookups: true (best, *diameter set) when it finished.
+  bool depth_first(Index* best, double* diameter) {
+    steps_ = 4 * n_ * n_ + 10000;
+    found_ = false;
+    best_ = best;
+    best_diameter_ = std::numeric_limits<double>::infinity();
+    if (!go(0, 0, 0.0)) return false;
+    *diameter = best_diameter_;
+    return true;
+  }
+  bool go(Index depth, Index next, double diam) {
+    if (depth == m_) {
+      std::copy(current_, current_ + m_, best_);
+      best_diameter_ = diam;
+      found_ = true;
+      return true;
+    }
+    for (Index k = next; k <= n_ - (m_ - depth); ++k) {
+      steps_ -= depth + 1;
+      if (steps_ < 0) return false;
+      double dk = diam;
+      const double* Dk = D_ + k * n_;
+      for (Index a = 0; a < depth; ++a) dk = std::max(dk, finite_or_nan_inf(Dk[current_[a]]));
+      if (found_ && !(dk < best_diameter_)) continue;
+      current_[depth] = k;
+      if (!go(depth + 1, k + 1, dk)) return false;
+    }
+    return true;
+  }
+
+  /// Returns an upper bound of the smallest diameter and stores a lower bound
+  /// in *low: low = min over rows i of the (m - 1)-th smallest distance from
+  /// i; the upper bound is the diameter of row i* (the minimiser) with every
+  /// row within low of it (at least m rows, so some m of them have a diameter
+  /// no larger). Uses values_ as scratch.
+  double bracket(double* low) {
+    const Index n = n_, m = m_;
+    double best_low = std::numeric_limits<double>::infinity();
+    Index centre = 0;
+    for (Index i = 0; i < n; ++i) {
+      Index c = 0;
+      for (Index j = 0; j < n; ++j)
+        if (j != i) values_[c++] = finite_or_nan_inf(D_[i * n + j]);
+      std::nth_element(values_, values_ + (m - 2), values_ + c);
+      if (values_[m - 2] < best_low || i == 0) {
+        best_low = values_[m - 2];
+        centre = i;
+      }
+    }
+    double high = 0.0;
+    const double* Dc = D_ + centre * n;
+    for (Index a = 0; a < n; ++a) {
+      if (a != centre && !(finite_or_nan_inf(Dc[a]) <= best_low)) continue;
+      for (Index b = a + 1; b < n; ++b)
+        if (b == centre || finite_or_nan_inf(Dc[b]) <= best_low)
+          high = std::max(high, finite_or_nan_inf(D_[a * n + b]));
+    }
+    *low = best_low;
+    return high;
+  }
+
   bool test(const std::uint64_t* s, Index v) const { return (s[v / 64] >> (v % 64)) & 1u; }
   void fill_all(std::uint64_t* s) const {
     for (Index w = 0; w < W_; ++w) s[w] = 0;
@@ -171,17 +276,24 @@ class DiameterSearch {
   /// far_ row a: bit b set when a != b and not D_ab <= tau; active_: the
   /// rows with a far pair.
   void build(double tau) {
+    const bool everything_near = tau == std::numeric_limits<double>::infinity();
     for (Index w = 0; w < W_; ++w) active_[w] = 0;
     for (Index a = 0; a < n_; ++a) {
       std::uint64_t* row = far_ + a * W_;
-      for (Index w = 0; w < W_; ++w) row[w] = 0;
       const double* Da = D_ + a * n_;
-      bool any = false;
-      for (Index b = 0; b < n_; ++b)
-        if (b != a && !(Da[b] <= tau)) {
-          row[b / 64] |= std::uint64_t(1) << (b % 64);
-          any = true;
+      std::uint64_t any = 0;
+      for (Index w = 0; w < W_; ++w) {
+        std::uint64_t bits = 0;
+        if (!everything_near) {
+          const Index b0 = w * 64, len = std::min<Index>(64, n_ - b0);
+          // branch-free: not (v <= tau) is far, NaN included (as +Inf)
+          for (Index bb = 0; bb < len; ++bb)
+            bits |= std::uint64_t(!(Da[b0 + bb] <= tau)) << bb;
         }
+        row[w] = bits;
+      }
+      row[a / 64] &= ~(std::uint64_t(1) << (a % 64));
+      for (Index w = 0; w < W_; ++w) any |= row[w];
       if (any) active_[a / 64] |= std::uint64_t(1) << (a % 64);
     }
   }
@@ -231,7 +343,12 @@ class DiameterSearch {
   std::uint64_t* set_b_;
   std::uint64_t* active_;  // the rows with a far pair
   std::uint64_t* stack_;  // (f + 2) x W: one set per level of the cover search
-  double* values_;        // the n (n - 1) / 2 distances, sorted
+  double* values_;        // the candidate distances, sorted
+  Index* current_;        // m: the depth-first search's partial subset
+  Index* best_ = nullptr;
+  Index steps_ = 0;
+  bool found_ = false;
+  double best_diameter_ = 0.0;
 };
 
 /// The mean (double, rows in index order) of rows idx[0, m) of g.
@@ -274,9 +391,9 @@ struct Mda {
         ws.get<detail::Key<detail::MdaSubsetBits, std::uint64_t>>(mda_search_words(n, Index(f)));
     double* values =
         ws.get<detail::Key<detail::MdaSubsetValues, double>>(std::size_t(n * (n - 1) / 2 + 1));
-    Index* best = ws.get<detail::Key<detail::MdaSubsetBest, Index>>(std::size_t(m));
+    Index* best = ws.get<detail::Key<detail::MdaSubsetBest, Index>>(std::size_t(2 * m));
     pairwise_sq_distances(g, D, ws);
-    DiameterSearch(D, n, m, bits, values).run(best);
+    DiameterSearch(D, n, m, bits, values, best + m).run(best);
     mean_of_rows(g, best, m, out, ws);
   }
 };

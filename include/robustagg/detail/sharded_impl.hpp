@@ -276,11 +276,11 @@ void mda(const Mda& r, const RowsView<T>& g, T* out, const Context& ctx, Workspa
   const Index n = g.rows(), m = n - Index(r.f);
   double* D = ws.get<Key<Distances, double>>(std::size_t(n * n));
   unsigned char* fin = ws.get<Key<Finite, unsigned char>>(std::size_t(n));
-  Index* best = ws.get<Key<Order, Index>>(std::size_t(m));
+  Index* best = ws.get<Key<Order, Index>>(std::size_t(2 * m));
   std::uint64_t* bits = ws.get<Key<Bits, std::uint64_t>>(mda_search_words(n, Index(r.f)));
   double* values = ws.get<Key<Values, double>>(std::size_t(n * (n - 1) / 2 + 1));
   distances(g, D, fin, ctx, ws);
-  DiameterSearch(D, n, m, bits, values).run(best);
+  DiameterSearch(D, n, m, bits, values, best + m).run(best);
   if (g.cols() > 0) mean_of_rows(g, best, m, out, ws);
 }
 

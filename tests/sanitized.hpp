@@ -24,4 +24,21 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
+// ThreadSanitizer alone (it runs the [threads] and [concurrency] tests, each
+// call several times slower than ASan): races need two threads on shared
+// data, not 64 tiles, so the thread grids use smaller rows there.
+#if defined(__SANITIZE_THREAD__)
+#define ROBUSTAGG_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ROBUSTAGG_TEST_TSAN 1
+#endif
+#endif
+
+#ifdef ROBUSTAGG_TEST_TSAN
+inline constexpr bool kThreadSanitized = true;
+#else
+inline constexpr bool kThreadSanitized = false;
+#endif
+
 }  // namespace robustagg_test

@@ -152,7 +152,9 @@ TEMPLATE_TEST_CASE("every catalogue rule and stage chain and DETOX form is bitwi
   // the thread-count-dependent paths are the same; the plain build runs all).
   const std::vector<int> counts = robustagg_test::kSanitized ? std::vector<int>{64}
                                                              : std::vector<int>{2, 3, 17, 33, 64};
-  check_thread_grid<T>(kSpecs15, 15, (Index(1) << 20) + 5, counts);
+  // ThreadSanitizer: 2^18 + 5 (16 distance tiles, many more coordinate tiles).
+  check_thread_grid<T>(kSpecs15, 15, (Index(1) << (robustagg_test::kThreadSanitized ? 18 : 20)) + 5,
+                       counts);
   if (!robustagg_test::kSanitized) check_thread_grid<T>(kSpecs101, 101, (Index(1) << 17) + 3, counts);
 }
 
@@ -168,8 +170,11 @@ TEMPLATE_TEST_CASE("one workspace reused at 64 threads while n and d grow and sh
     Index n, d;
   };
   // Under a sanitizer a smaller size (the 64-thread grid above runs at
-  // 2^20 + 5 there): 2^18 + 7 still spans many tiles of every engine.
-  const Index big = robustagg_test::kSanitized ? (Index(1) << 18) + 7 : (Index(1) << 20) + 5;
+  // 2^20 + 5 under ASan): 2^18 + 7 still spans many tiles of every engine;
+  // ThreadSanitizer (races, not bounds) 2^16 + 7.
+  const Index big = robustagg_test::kThreadSanitized ? (Index(1) << 16) + 7
+                    : robustagg_test::kSanitized      ? (Index(1) << 18) + 7
+                                                      : (Index(1) << 20) + 5;
   const std::vector<Shape> shapes = {{9, 1000}, {15, big}, {21, big / 4}, {15, 3}, {33, big / 8},
                                      {15, big / 2}, {9, 40000}};
   const std::vector<std::string> specs = {

@@ -600,6 +600,20 @@ TEMPLATE_TEST_CASE("new rules: validation messages", "[new-rules][validation]", 
   CHECK(ra::detail::binomial(20, 10) == 184756.0);
   CHECK(ra::detail::binomial(30, 10) == 30045015.0);
   CHECK(ra::detail::binomial(5, 7) == 0.0);
+  // Huge shapes overflow to +Inf within about a thousand steps instead of
+  // looping k times; validate refuses them at once (the fuzzer found
+  // arc(then=smea(f=<about 2^31>)) spending 19 s here at its min_rows()).
+  const ra::Index big = ra::Index(1000000000000000);
+  CHECK(std::isinf(ra::detail::binomial(2 * big + 1, big)));
+  CHECK(std::isinf(ra::detail::binomial(ra::Index(4000000000000000000), 2000)));
+  CHECK(ra::detail::binomial(ra::Index(4000000000000000000), 1) == 4e18);
+  const int f_max = std::numeric_limits<int>::max();
+  CHECK_THROWS_WITH(ra::Smea{f_max}.validate(2 * ra::Index(f_max) + 1, 2),
+                    Contains("would take too long"));
+  CHECK_THROWS_WITH(ra::Mda{f_max}.validate(2 * ra::Index(f_max) + 1, 2),
+                    Contains("could take too long"));
+  CHECK_THROWS_WITH(ra::parse_rule("arc(f=1, then=smea(f=2147483647))").validate(4294967295, 2),
+                    Contains("would take too long"));
 }
 
 TEST_CASE("new rules: specs parse, round-trip and check parameters", "[new-rules][spec]") {

@@ -37,12 +37,16 @@ inline constexpr double kMaxSmeaWork = 1e10;
 
 namespace detail {
 
-/// C(n, k) as a double (exact below 2^53; +Inf when it overflows).
+/// C(n, k) as a double (exact below 2^53; +Inf when it overflows). At most
+/// about 1030 steps whatever n and k: with k <= n / 2 each factor
+/// (n - i) / (i + 1) after the first is >= 1 and C(n, k) >= 2^k, so the
+/// product overflows before k passes 1024 and the loop stops there.
 inline double binomial(Index n, Index k) {
   if (k < 0 || k > n) return 0.0;
   k = std::min(k, n - k);
   double c = 1.0;
-  for (Index i = 0; i < k; ++i) c = c * double(n - i) / double(i + 1);
+  for (Index i = 0; i < k && c <= std::numeric_limits<double>::max(); ++i)
+    c = c * double(n - i) / double(i + 1);
   return std::round(c);
 }
 

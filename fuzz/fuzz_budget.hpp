@@ -4,11 +4,11 @@
 //  * iterations=K (geometric-median, centered-clipping): a caller may ask for
 //    any K >= 1 and gets up to K passes over the rows (centered clipping runs
 //    exactly K); above 256 the targets skip the spec.
-//  * smea/mda: bounded by the library (detail/subsets.hpp: C(n, f) <= 1e6,
-//    SMEA's work <= 5e8, about 5 s natively), but far below those bounds a
-//    call outlasts the timeout under ASan and coverage counters (smea(f=2) on
-//    35 rows: 595 Jacobi eigenproblems of size 33, 13 s): the targets keep
-//    them to n <= 15, whatever f.
+//  * smea/mda: bounded by the library (kMaxSmeaWork and kMaxMdaWork, 1e10
+//    worst-case steps each, about 7 and 10 s natively), but far below those
+//    bounds a call can outlast the timeout under ASan and coverage counters:
+//    the targets keep them to n <= 15, whatever f (validate() still runs at
+//    any n in fuzz_spec).
 #pragma once
 
 #include <cstdlib>

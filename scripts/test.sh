@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # zlib: robustagg-demo and its CTest run; python3-torch (CPU, large: a few
 # minutes to install): the Python module's torch tests and examples;
 # python3-venv, -setuptools, -wheel: the pip test (python.pip_install);
-# python3-mypy: the type stubs checked by a type checker (python.stubs).
-bash scripts/deps.sh zlib1g-dev python3-torch python3-venv python3-setuptools python3-wheel \
+# python3-mypy: the type stubs checked by a type checker (python.stubs); clang:
+# the header-only syntax tests under clang (consumer.clang_header_only_*).
+bash scripts/deps.sh zlib1g-dev python3-torch python3-venv python3-setuptools python3-wheel clang \
   python3-mypy
 build=${1:-build/test}
 jobs=$(nproc)

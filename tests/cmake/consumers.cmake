@@ -170,3 +170,28 @@ foreach(_flavour O2 native)
   set_tests_properties(consumer.plain_${_flavour}.bitwise PROPERTIES
     FIXTURES_REQUIRED "consumer_plain_${_flavour}_built;consumer_digest_compiled")
 endforeach()
+
+# Header-only under clang, for each x86-64 tier's flags (SSE2, AVX2 + FMA,
+# AVX-512), as a user's file would be compiled: semantic analysis only
+# (-fsyntax-only instantiates every template the trainer uses, ~6 s each), so
+# the AVX-512 flags need no AVX-512 machine. clang checks branches of
+# `if constexpr` that GCC skips: the AVX-512 expansion once failed to compile
+# under clang while every GCC build passed. scripts/test.sh installs clang.
+find_program(ROBUSTAGG_CLANGXX NAMES clang++ clang++-14)
+if(ROBUSTAGG_CLANGXX AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  set(_clang_tiers "sse2=" "avx2=-mavx2 -mfma"
+      "avx512=-mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx2 -mfma")
+  foreach(_tier IN LISTS _clang_tiers)
+    string(REGEX REPLACE "=.*" "" _name "${_tier}")
+    string(REGEX REPLACE "^[^=]*=" "" _flags "${_tier}")
+    separate_arguments(_flags)
+    add_test(NAME consumer.clang_header_only_${_name}.syntax
+      COMMAND ${ROBUSTAGG_CLANGXX} -std=c++17 -O2 ${_flags} -fsyntax-only -Wall -Wextra -Wpedantic
+              -Wshadow -Wconversion -Wsign-conversion -Werror
+              -I${PROJECT_SOURCE_DIR}/include ${_consumer_system_includes}
+              ${_consumer_src}/trainer.cpp ${_consumer_src}/trainer_b.cpp
+      COMMAND_EXPAND_LISTS)
+  endforeach()
+else()
+  message(STATUS "robustagg tests: no clang++ found; the clang header-only syntax tests are not added")
+endif()

@@ -40,8 +40,10 @@ ROBUSTAGG_KERNEL_INLINE void distance_flush(const vec<T>* acc, double* o, const 
   if constexpr (std::is_same_v<T, float>) {
     bool exact = false;
     if ((fx & fy & kTileFinite) != 0) {
+      ROBUSTAGG_UNROLL
       for (Index g = 0; g < G; ++g) exact = exact || !xsimd::all(acc[g] - acc[g] == vec<T>(T(0)));
       if (((fx | fy) & kTileTiny) != 0)
+        ROBUSTAGG_UNROLL
         for (Index g = 0; g < G; ++g) exact = exact || xsimd::any(acc[g] < vec<T>(kDistanceSmallRun));
     }
     if (exact) {
@@ -57,6 +59,7 @@ ROBUSTAGG_KERNEL_INLINE void distance_flush(const vec<T>* acc, double* o, const 
     }
   }
   alignas(64) T tmp[L];
+  ROBUSTAGG_UNROLL
   for (Index g = 0; g < G; ++g) acc[g].store_aligned(tmp + g * W);
   for (Index l = 0; l < L; ++l) o[l] += double(tmp[l]);
 }
@@ -73,17 +76,22 @@ void distance_block(const T* x, const T* const* ys, Index a, Index b, double* ac
   for (Index r0 = a; r0 < b; r0 += kRun) {
     const Index r1 = imin(b, r0 + kRun);
     vec<T> acc[NB][G];
+    ROBUSTAGG_UNROLL
     for (int q = 0; q < NB; ++q)
+      ROBUSTAGG_UNROLL
       for (Index g = 0; g < G; ++g) acc[q][g] = vec<T>(T(0));
     for (Index j = r0; j < r1; j += L) {
+      ROBUSTAGG_UNROLL
       for (Index g = 0; g < G; ++g) {
         const vec<T> xv = vec<T>::load_unaligned(x + j + g * W);
+        ROBUSTAGG_UNROLL
         for (int q = 0; q < NB; ++q) {
           const vec<T> t = xv - vec<T>::load_unaligned(ys[q] + j + g * W);
           acc[q][g] = acc[q][g] + t * t;
         }
       }
     }
+    ROBUSTAGG_UNROLL
     for (int q = 0; q < NB; ++q)
       distance_flush<T>(acc[q], acc_d + q * L, x, ys[q], r0, r1, x_flags, y_flags[q]);
   }
@@ -103,15 +111,22 @@ void distance_block_2d(const T* const* xs, const T* const* ys, Index a, Index b,
   for (Index r0 = a; r0 < b; r0 += kRun) {
     const Index r1 = imin(b, r0 + kRun);
     vec<T> acc[MI][NB][G];
+    ROBUSTAGG_UNROLL
     for (int m = 0; m < MI; ++m)
+      ROBUSTAGG_UNROLL
       for (int q = 0; q < NB; ++q)
+        ROBUSTAGG_UNROLL
         for (Index g = 0; g < G; ++g) acc[m][q][g] = vec<T>(T(0));
     for (Index j = r0; j < r1; j += L) {
+      ROBUSTAGG_UNROLL
       for (Index g = 0; g < G; ++g) {
         vec<T> xv[MI];
+        ROBUSTAGG_UNROLL
         for (int m = 0; m < MI; ++m) xv[m] = vec<T>::load_unaligned(xs[m] + j + g * W);
+        ROBUSTAGG_UNROLL
         for (int q = 0; q < NB; ++q) {
           const vec<T> yv = vec<T>::load_unaligned(ys[q] + j + g * W);
+          ROBUSTAGG_UNROLL
           for (int m = 0; m < MI; ++m) {
             const vec<T> t = xv[m] - yv;
             acc[m][q][g] = acc[m][q][g] + t * t;
@@ -119,7 +134,9 @@ void distance_block_2d(const T* const* xs, const T* const* ys, Index a, Index b,
         }
       }
     }
+    ROBUSTAGG_UNROLL
     for (int m = 0; m < MI; ++m)
+      ROBUSTAGG_UNROLL
       for (int q = 0; q < NB; ++q)
         distance_flush<T>(acc[m][q], acc_d[m] + q * L, xs[m], ys[q], r0, r1, x_flags[m], y_flags[q]);
   }

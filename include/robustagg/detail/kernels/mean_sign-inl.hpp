@@ -36,11 +36,14 @@ void mean_kernel(const T* const* ptrs, Index n, Index j0, Index j1, T* out) {
   constexpr Index U = 4;  // 4 batches of doubles per row pass
   for (; j + U * WD <= j1; j += U * WD) {
     vec<double> acc[U];
+    ROBUSTAGG_UNROLL
     for (Index u = 0; u < U; ++u) acc[u] = vec<double>(0.0);
     for (Index i = 0; i < n; ++i) {
       const T* r = ptrs[i] + j;
+      ROBUSTAGG_UNROLL
       for (Index u = 0; u < U; ++u) acc[u] += load_as_double<T>(r + u * WD);
     }
+    ROBUSTAGG_UNROLL
     for (Index u = 0; u < U; ++u) store_from_double<T>(acc[u] / count, out + j + u * WD);
   }
   for (; j < j1; ++j) {
@@ -80,13 +83,16 @@ void sign_vote_kernel(const T* const* ptrs, Index n, Index j0, Index j1, T* out)
   constexpr Index U = 2;
   for (; j + U * W <= j1; j += U * W) {
     vec<T> votes[U];
+    ROBUSTAGG_UNROLL
     for (Index u = 0; u < U; ++u) votes[u] = zero;
     for (Index i = 0; i < n; ++i) {
+      ROBUSTAGG_UNROLL
       for (Index u = 0; u < U; ++u) {
         const vec<T> x = vec<T>::load_unaligned(ptrs[i] + j + u * W);
         votes[u] += xsimd::select(x > zero, one, zero) - xsimd::select(x < zero, one, zero);
       }
     }
+    ROBUSTAGG_UNROLL
     for (Index u = 0; u < U; ++u)
       (xsimd::select(votes[u] > zero, one, zero) - xsimd::select(votes[u] < zero, one, zero))
           .store_unaligned(out + j + u * W);

@@ -65,9 +65,11 @@ template <class T, int N>
 void median_block(const T* const* rows, Index j0, Index count, T* dst) {
   constexpr Index W = simd_width<T>;
   const T* r[N];
+  ROBUSTAGG_UNROLL
   for (int i = 0; i < N; ++i) r[i] = rows[i] + j0;
   for (Index j = 0; j + W <= count; j += W) {
     kvec<T> v[N];
+    ROBUSTAGG_UNROLL
     for (int i = 0; i < N; ++i) v[i] = load_keys<T>(r[i] + j);
     apply_network<MedianNetwork<N>>(v);
     if constexpr (N % 2 == 1) {
@@ -84,12 +86,15 @@ template <class T, int N>
 void sort_block(const T* const* rows, Index j0, Index count, T* dst) {
   constexpr Index W = simd_width<T>;
   const T* r[N];
+  ROBUSTAGG_UNROLL
   for (int i = 0; i < N; ++i) r[i] = rows[i] + j0;
   for (Index j = 0; j + W <= count; j += W) {
     kvec<T> v[N];
+    ROBUSTAGG_UNROLL
     for (int i = 0; i < N; ++i) v[i] = load_keys<T>(r[i] + j);
     apply_network<SortNetwork<N>>(v);
     T* o = dst + j * N;
+    ROBUSTAGG_UNROLL
     for (int i = 0; i < N; ++i) from_keys<T>(v[i]).store_unaligned(o + i * W);
   }
 }
@@ -138,6 +143,7 @@ ROBUSTAGG_KERNEL_INLINE void mean_of_sorted_group(const T* s, Index lo, Index hi
   constexpr Index W = simd_width<T>;
   constexpr Index WD = simd_width<double>;
   const vec<double> count = vec<double>(double(hi - lo));
+  ROBUSTAGG_UNROLL
   for (Index h = 0; h < W; h += WD) {
     vec<double> acc(0.0);
     for (Index i = lo; i < hi; ++i) acc += load_as_double<T>(s + i * W + h);
@@ -157,12 +163,14 @@ void bulyan_of_sorted_group(const T* s, Index theta, Index beta, T* out) {
   // The median in double (as the portable path): rounding the mean of the
   // two middle values to float would break exact ties.
   alignas(64) double med_buf[W];
+  ROBUSTAGG_UNROLL
   for (Index l = 0; l < W; ++l) {
     med_buf[l] = theta % 2 == 1 ? double(s[(theta / 2) * W + l])
                                 : 0.5 * double(s[(theta / 2 - 1) * W + l]) +
                                       0.5 * double(s[(theta / 2) * W + l]);
   }
   const Index drops = theta - beta;
+  ROBUSTAGG_UNROLL
   for (Index h = 0; h < W; h += WD) {
     const D med = D::load_aligned(med_buf + h);
     auto value = [&](Index i) { return load_as_double<T>(s + i * W + h); };

@@ -63,11 +63,14 @@ template <class T>
 ROBUSTAGG_KERNEL_INLINE void transpose_q(qvec<T>* b) {
   constexpr Index Q = Index(qvec<T>::size);
   qvec<T> t[Q];
+  ROBUSTAGG_UNROLL
   for (Index width = 1; width < Q; width *= 2) {
+    ROBUSTAGG_UNROLL
     for (Index i = 0; i < Q / 2; ++i) {
       t[2 * i] = xsimd::zip_lo(b[i], b[i + Q / 2]);
       t[2 * i + 1] = xsimd::zip_hi(b[i], b[i + Q / 2]);
     }
+    ROBUSTAGG_UNROLL
     for (Index i = 0; i < Q; ++i) b[i] = t[i];
   }
 }
@@ -91,12 +94,14 @@ void gather_kernel(const T* src, Index n, Index row_stride, Index col_stride, In
       Index i0 = 0;
       for (; i0 < iend; i0 += Q) {
         qvec<T> b[Q];
+        ROBUSTAGG_UNROLL
         for (Index c = 0; c < Q; ++c) b[c] = qvec<T>::load_unaligned(col0 + c * col_stride + i0);
         transpose_q<T>(b);
         const Index rows = imin(Q, n - i0);
         for (Index r = 0; r < rows; ++r) b[r].store_unaligned(dst + (i0 + r) * dst_stride + jj);
       }
       for (Index i = i0; i < n; ++i)
+        ROBUSTAGG_UNROLL
         for (Index c = 0; c < Q; ++c) dst[i * dst_stride + jj + c] = col0[c * col_stride + i];
     }
   }
@@ -121,9 +126,11 @@ double sq_distance_to_kernel(const T* x, const double* z, Index d) {
   constexpr Index U = kRowLanes, R = U / WD;
   static_assert(U % WD == 0, "kRowLanes must be a multiple of the double width");
   vec<double> acc[R];
+  ROBUSTAGG_UNROLL
   for (Index r = 0; r < R; ++r) acc[r] = vec<double>(0.0);
   Index j = 0;
   for (; j + U <= d; j += U)
+    ROBUSTAGG_UNROLL
     for (Index r = 0; r < R; ++r) {
       const vec<double> t =
           load_as_double<T>(x + j + r * WD) - vec<double>::load_unaligned(z + j + r * WD);
@@ -172,12 +179,15 @@ double sum_squares_kernel(const T* x, Index d) {
   if constexpr (L % WD == 0) {
     constexpr Index R = L / WD;
     vec<double> acc[R];
+    ROBUSTAGG_UNROLL
     for (Index r = 0; r < R; ++r) acc[r] = vec<double>(0.0);
     for (; j + L <= d; j += L)
+      ROBUSTAGG_UNROLL
       for (Index r = 0; r < R; ++r) {
         const vec<double> v = load_as_double<T>(x + j + r * WD);
         acc[r] = acc[r] + v * v;
       }
+    ROBUSTAGG_UNROLL
     for (Index r = 0; r < R; ++r) acc[r].store_aligned(lanes + r * WD);
   } else {  // registers wider than the lanes: the plain loop
     for (Index l = 0; l < L; ++l) lanes[l] = 0.0;
@@ -198,6 +208,7 @@ bool all_finite_kernel(const T* x, Index d) {
   vec<T> acc[4] = {vec<T>(T(0)), vec<T>(T(0)), vec<T>(T(0)), vec<T>(T(0))};
   Index j = 0;
   for (; j + U <= d; j += U) {
+    ROBUSTAGG_UNROLL
     for (Index r = 0; r < 4; ++r) {
       const vec<T> v = vec<T>::load_unaligned(x + j + r * W);
       acc[r] = acc[r] + (v - v);

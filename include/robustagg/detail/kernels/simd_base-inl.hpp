@@ -54,22 +54,27 @@ ROBUSTAGG_KERNEL_INLINE vec<double> load_as_double(const T* p) {
   if constexpr (std::is_same_v<T, double>) {
     return vec<double>::load_unaligned(p);
   } else {
+    // VD is vec<double>, spelled dependent on T so that clang checks the
+    // intrinsic branches of other widths only if they are taken (a batch of
+    // 8 doubles has no constructor from __m128d).
+    using VD = std::conditional_t<sizeof(T) != 0, vec<double>, void>;
 #if defined(__AVX512F__)
-    if constexpr (vec<double>::size == 8) return vec<double>(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+    if constexpr (VD::size == 8) return VD(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
 #endif
 #if defined(__AVX__)
-    if constexpr (vec<double>::size == 4) return vec<double>(_mm256_cvtps_pd(_mm_loadu_ps(p)));
+    if constexpr (VD::size == 4) return VD(_mm256_cvtps_pd(_mm_loadu_ps(p)));
 #endif
 #if defined(__SSE2__)
-    if constexpr (vec<double>::size == 2) {
+    if constexpr (VD::size == 2) {
       // 2 floats, any alignment: memcpy, not _mm_load_sd on a cast pointer
       // (a misaligned double load is UB). Compiles to movq.
       double bits;
       std::memcpy(&bits, p, sizeof bits);
-      return vec<double>(_mm_cvtps_pd(_mm_castpd_ps(_mm_set_sd(bits))));
+      return VD(_mm_cvtps_pd(_mm_castpd_ps(_mm_set_sd(bits))));
     }
 #endif
     alignas(64) double tmp[vec<double>::size];
+    ROBUSTAGG_UNROLL
     for (std::size_t l = 0; l < vec<double>::size; ++l) tmp[l] = double(p[l]);
     return vec<double>::load_aligned(tmp);
   }
@@ -84,6 +89,7 @@ ROBUSTAGG_KERNEL_INLINE void store_from_double(const vec<double>& m, T* out) {
     constexpr Index WD = simd_width<double>;
     alignas(64) double tmp[WD];
     m.store_aligned(tmp);
+    ROBUSTAGG_UNROLL
     for (Index l = 0; l < WD; ++l) out[l] = T(tmp[l]);
   }
 }

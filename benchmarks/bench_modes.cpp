@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   bench::register_read_pass(n, d);
   const float* data = bench::Inputs::get(n, d).data();
   std::vector<void*> handles;
-  for (const std::string spec : {"median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)"}) {
+  for (const std::string spec : {"mean", "median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)",
+                                  "geometric-median", "monna(f=2)", "clip(c=1, then=mean)"}) {
     void* ho = ho_make(spec.c_str());
     if (!ho) return 1;
     handles.push_back(ho);

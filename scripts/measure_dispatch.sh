@@ -102,7 +102,8 @@ lines += ["", "### Header-only against the compiled library (benchmarks/bench_mo
           "checked bitwise equal before timing. `compiled`: robustagg::robustagg in a build without `-march` "
           "(run-time dispatch); `header-only`: a plain `#include` compiled with `-O2 -march=native`.", "",
           "| rule | compiled (ms) | header-only (ms) | header-only / compiled |", "|---|---|---|---|"]
-for s in ["median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)"]:
+for s in ["mean", "median", "trimmed-mean(f=2)", "krum(f=2)", "bulyan(f=2)", "geometric-median", "monna(f=2)",
+          "clip(c=1, then=mean)"]:
     c, h = modes.get(f"BM_Mode/compiled/{s}"), modes.get(f"BM_Mode/header_only/{s}")
     if c and h:
         lines.append(f"| {s} ({c[1]} / {h[1]}) | {c[0]:.2f} | {h[0]:.2f} | {h[0] / c[0]:.2f} |")

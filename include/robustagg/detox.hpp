@@ -67,7 +67,7 @@ inline RowCompare compare_rows(const T* x, const T* y, Index d) {
 template <class T>
 inline bool replicas_close(const T* x, const T* y, Index d, double tolerance) {
   if (!(tolerance > 0.0)) return false;
-  if (!row_is_finite(x, d) || !row_is_finite(y, d)) return false;
+  if (!all_finite(x, d) || !all_finite(y, d)) return false;
   double diff = 0.0, scale = 1.0;
   for (Index j = 0; j < d; ++j) {
     diff = std::max(diff, std::fabs(double(x[j]) - double(y[j])));

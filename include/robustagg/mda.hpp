@@ -119,7 +119,7 @@ class DiameterSearch {
     Index count = 0;
     for (Index a = 0; a < n; ++a)
       for (Index b = a + 1; b < n; ++b) {
-        const double v = finite_or_nan_inf(D_[a * n + b]);
+        const double v = finite_or_inf(D_[a * n + b]);
         if (v >= low && v <= high) values_[count++] = v;
       }
     std::sort(values_, values_ + count);
@@ -200,9 +200,6 @@ class DiameterSearch {
     return c;
 #endif
   }
-  static double finite_or_nan_inf(double v) {
-    return v == v ? v : std::numeric_limits<double>::infinity();
-  }
 
   /// The depth-first search over the m-subsets in lexicographic order that
   /// cuts a partial subset once its diameter reaches the best one (so the
@@ -229,7 +226,7 @@ class DiameterSearch {
       if (steps_ < 0) return false;
       double dk = diam;
       const double* Dk = D_ + k * n_;
-      for (Index a = 0; a < depth; ++a) dk = std::max(dk, finite_or_nan_inf(Dk[current_[a]]));
+      for (Index a = 0; a < depth; ++a) dk = std::max(dk, finite_or_inf(Dk[current_[a]]));
       if (found_ && !(dk < best_diameter_)) continue;
       current_[depth] = k;
       if (!go(depth + 1, k + 1, dk)) return false;
@@ -249,7 +246,7 @@ class DiameterSearch {
     for (Index i = 0; i < n; ++i) {
       Index c = 0;
       for (Index j = 0; j < n; ++j)
-        if (j != i) values_[c++] = finite_or_nan_inf(D_[i * n + j]);
+        if (j != i) values_[c++] = finite_or_inf(D_[i * n + j]);
       std::nth_element(values_, values_ + (m - 2), values_ + c);
       if (values_[m - 2] < best_low || i == 0) {
         best_low = values_[m - 2];
@@ -259,10 +256,10 @@ class DiameterSearch {
     double high = 0.0;
     const double* Dc = D_ + centre * n;
     for (Index a = 0; a < n; ++a) {
-      if (a != centre && !(finite_or_nan_inf(Dc[a]) <= best_low)) continue;
+      if (a != centre && !(finite_or_inf(Dc[a]) <= best_low)) continue;
       for (Index b = a + 1; b < n; ++b)
-        if (b == centre || finite_or_nan_inf(Dc[b]) <= best_low)
-          high = std::max(high, finite_or_nan_inf(D_[a * n + b]));
+        if (b == centre || finite_or_inf(Dc[b]) <= best_low)
+          high = std::max(high, finite_or_inf(D_[a * n + b]));
     }
     *low = best_low;
     return high;

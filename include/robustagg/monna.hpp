@@ -40,11 +40,6 @@ inline void monna_select(const double* dist, Index n, Index t, Index m, Index* o
   std::sort(order, order + m);  // index order for the sum
 }
 
-/// A squared distance that is not finite (a non-finite row: Inf or NaN) as +Inf.
-inline double finite_or_inf(double v) {
-  return v <= std::numeric_limits<double>::max() ? v : std::numeric_limits<double>::infinity();
-}
-
 }  // namespace detail
 
 /// monna(f, trusted=t): the mean (double, rows in index order) of the n - f

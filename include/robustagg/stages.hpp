@@ -81,11 +81,6 @@ struct ArcFinite {};
 struct BucketingRows {};
 struct BucketingValues {};
 
-template <class T>
-inline bool row_is_finite(const T* x, Index d) {
-  return all_finite(x, d);
-}
-
 /// Moves the report entries of a nested workspace to the parent's report
 /// (no allocation once the parent's vector has capacity).
 inline void lift_report(Workspace& child, std::vector<StageReport>& report) {
@@ -124,7 +119,7 @@ inline double row_norm(const T* x, Index d, bool* finite = nullptr) {
   const double s = sum_squares(x, d);  // kNormLanes partial sums, in lane order (rows.hpp)
   if (finite) *finite = true;
   if (std::isfinite(s)) return std::sqrt(s);
-  if (!row_is_finite(x, d)) {
+  if (!all_finite(x, d)) {
     if (finite) *finite = false;
     return std::numeric_limits<double>::infinity();
   }
@@ -281,7 +276,7 @@ struct Nnm {
     T* values = ws.get<detail::Key<detail::NnmValues, T>>(std::size_t(n * d));
     unsigned char* finite = ws.get<detail::Key<detail::NnmFinite, unsigned char>>(std::size_t(n));
     detail::pairwise_sq_distances(g, D, ws);
-    for (Index i = 0; i < n; ++i) finite[i] = detail::row_is_finite(g.row(i), d);
+    for (Index i = 0; i < n; ++i) finite[i] = detail::all_finite(g.row(i), d);
     const T** nbr = rows + n;  // k neighbour pointers per row
     for (Index i = 0; i < n; ++i) {
       rows[i] = g.row(i);

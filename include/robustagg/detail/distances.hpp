@@ -172,6 +172,12 @@ void pairwise_sq_distances(const RowsView<T>& g, double* D, Workspace& ws) {
 /// Krum score of row i among the rows flagged in `alive` (all rows when
 /// alive is null): the sum of the `neighbours` smallest distances from i to
 /// the other alive rows. `scratch` holds at least n doubles.
+/// A squared distance that is not finite (a pair with a non-finite row: Inf
+/// or NaN) as +Inf, so that it compares as the largest (MDA, MoNNA).
+inline double finite_or_inf(double v) {
+  return v <= std::numeric_limits<double>::max() ? v : std::numeric_limits<double>::infinity();
+}
+
 inline double krum_score(const double* D, Index n, Index i, Index neighbours,
                          const unsigned char* alive, double* scratch) {
   Index m = 0;

@@ -136,15 +136,8 @@ void norms(const RowsView<T>& g, double* norm, double* inv, unsigned char* finit
   double* buf = ws.get<Key<StatBuffer, double>>(std::size_t(2 * n));
   for (Index i = 0; i < n; ++i) {
     const T* x = g.row(i);
-    constexpr int L = 8;
-    double acc[L] = {};
-    Index j = 0;
-    for (; j + L <= ds; j += L)
-      for (int l = 0; l < L; ++l) acc[l] += double(x[j + l]) * double(x[j + l]);
-    double s = 0.0;
-    for (int l = 0; l < L; ++l) s += acc[l];
-    for (; j < ds; ++j) s += double(x[j]) * double(x[j]);
-    const bool ok = row_is_finite(x, ds);
+    const double s = sum_squares(x, ds);  // row_norm's sum, the same bits
+    const bool ok = all_finite(x, ds);
     buf[i] = ok ? s : 0.0;
     buf[n + i] = ok ? 0.0 : 1.0;
   }
@@ -650,7 +643,7 @@ RowsView<T> vote(const MajorityVote& v, const RowsView<T>& g, const Context& ctx
     for (Index j = 0; j < ds && !has_nan; ++j) has_nan = std::isnan(x[j]);
     nan[i] = has_nan ? 1.0 : 0.0;
     if (tol) {
-      nonfinite[i] = row_is_finite(x, ds) ? 0.0 : 1.0;
+      nonfinite[i] = all_finite(x, ds) ? 0.0 : 1.0;
       double s = 0.0;
       for (Index j = 0; j < ds; ++j) s = std::max(s, std::fabs(double(x[j])));
       scale[i] = s;
